@@ -1,0 +1,149 @@
+"""Crash-safe file writes, strict JSON reads and the one-run-at-a-time lock.
+
+Every file the tool writes goes through ``atomic_write_*``: a temp file in the same folder,
+flushed, fsynced, renamed over the old one, then the folder fsynced. An interrupted run
+therefore leaves either the old or the new file, never a half-written one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .errors import DataFileError, LockHeldError
+
+logger = logging.getLogger(__name__)
+
+SECRET_FILE_MODE = 0o600
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
+    """Replace ``path`` with ``data`` atomically; ``mode`` (e.g. 0600) is set before the rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if mode is None and path.exists():
+        mode = path.stat().st_mode & 0o777
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as tmp:
+            tmp.write(data)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        if mode is not None:
+            os.chmod(tmp_name, mode)
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    # The rename itself is only durable once the folder's entry is on disk (POSIX only).
+    if sys.platform == "win32":
+        return
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def atomic_write_text(path: Path, text: str, *, mode: int | None = None) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
+
+
+def atomic_write_json(
+    path: Path, obj: Any, *, mode: int | None = None, indent: int | None = None
+) -> None:
+    text = json.dumps(obj, indent=indent, ensure_ascii=False)
+    atomic_write_text(path, text + ("\n" if indent is not None else ""), mode=mode)
+
+
+def read_json(path: Path, *, what: str) -> Any:
+    """Parse a JSON file or raise ``DataFileError`` naming it; the file is never touched."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except json.JSONDecodeError as exc:
+        raise DataFileError(
+            f"{what} {path} is not valid JSON (line {exc.lineno}, column {exc.colno}); "
+            "it was left untouched: fix it or restore it from a backup"
+        ) from None
+    except UnicodeDecodeError:
+        raise DataFileError(
+            f"{what} {path} is not UTF-8 text; it was left untouched: restore it from a backup"
+        ) from None
+    except OSError as exc:
+        raise DataFileError(f"cannot read {what} {path}: {exc.strerror}") from None
+
+
+@contextlib.contextmanager
+def run_lock(
+    path: Path, *, wait_seconds: float = 10.0, poll_seconds: float = 0.2
+) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` for the duration, waiting briefly for another run.
+
+    The lock is an OS file lock (released by the kernel if the process dies), so a stale
+    lock file from a killed run never blocks the next one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
+    try:
+        deadline = time.monotonic() + wait_seconds
+        while not _try_lock(handle):
+            if time.monotonic() >= deadline:
+                raise LockHeldError(
+                    f"another run holds the lock {path}; wait for it to finish "
+                    "(or check that no job is stuck) and try again"
+                )
+            time.sleep(poll_seconds)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            _unlock(handle)
+    finally:
+        handle.close()
+
+
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+    import msvcrt
+
+    def _try_lock(handle: Any) -> bool:
+        try:
+            handle.seek(0)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(handle: Any) -> None:
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _try_lock(handle: Any) -> bool:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def _unlock(handle: Any) -> None:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -1,0 +1,113 @@
+"""The history file: the user's data of record, in the original script's format.
+
+``{"micro_inverters": {serial: {"YYYY-MM-DD": {"daily_energy": Wh|null,
+"lifetime_energy": Wh, ...}}}}``. Fields beyond those two are additive:
+``estimated`` (true when a gap's energy was apportioned), ``last_report`` (epoch seconds
+of the reading), ``note`` (why a day is unknown). Other top-level sections (``system``,
+``health``, ...) are the tool's own bookkeeping; the original script ignores them.
+
+The raw dict is kept as the in-memory form on purpose: a 100-panel, 10-year history is
+365,000 day entries, and wrapping each one in an object would cost more than the update.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .errors import DataFileError
+from .files import atomic_write_json, read_json
+
+logger = logging.getLogger(__name__)
+
+MICROS = "micro_inverters"
+DayEntry = dict[str, Any]
+
+
+class History:
+    """Typed access over the raw history dict; mutations go through the day arithmetic."""
+
+    def __init__(self, data: dict[str, Any] | None = None) -> None:
+        self.data: dict[str, Any] = data if data is not None else {}
+        self.data.setdefault(MICROS, {})
+
+    # --- reading ------------------------------------------------------------------------
+    @property
+    def micros(self) -> dict[str, dict[str, DayEntry]]:
+        micros: dict[str, dict[str, DayEntry]] = self.data[MICROS]
+        return micros
+
+    def serials(self) -> list[str]:
+        return sorted(self.micros)
+
+    def days_of(self, serial: str) -> dict[str, DayEntry]:
+        return self.micros.get(serial, {})
+
+    def entry(self, serial: str, day: str) -> DayEntry | None:
+        return self.micros.get(serial, {}).get(day)
+
+    def daily(self, serial: str, day: str) -> int | None:
+        """The day's Wh, or None when unknown or not recorded."""
+        entry = self.entry(serial, day)
+        if entry is None:
+            return None
+        value = entry.get("daily_energy")
+        return int(value) if value is not None else None
+
+    def is_estimated(self, serial: str, day: str) -> bool:
+        entry = self.entry(serial, day)
+        return bool(entry and entry.get("estimated"))
+
+    def dates(self) -> list[str]:
+        """Every date that any serial has, sorted."""
+        found: set[str] = set()
+        for days in self.micros.values():
+            found.update(days)
+        return sorted(found)
+
+    def last_date(self, serial: str) -> str | None:
+        days = self.micros.get(serial)
+        return max(days) if days else None
+
+    def iter_days(self, serial: str) -> Iterator[tuple[str, DayEntry]]:
+        days = self.micros.get(serial, {})
+        for day in sorted(days):
+            yield day, days[day]
+
+    def section(self, name: str) -> dict[str, Any]:
+        """A top-level bookkeeping section (``system``, ``health``, ...), created on demand."""
+        value = self.data.setdefault(name, {})
+        if not isinstance(value, dict):
+            raise DataFileError(f"history section {name!r} is not an object")
+        return value
+
+
+def load_history(path: Path) -> History:
+    """The history at ``path``, or an empty one if the file does not exist yet.
+
+    A file that exists but does not parse, or is not shaped like a history, raises
+    ``DataFileError`` and is left untouched.
+    """
+    path = Path(path)
+    if not path.exists():
+        return History()
+    data = read_json(path, what="history file")
+    if not isinstance(data, dict) or not isinstance(data.get(MICROS, {}), dict):
+        raise DataFileError(
+            f"history file {path} is not a history (no 'micro_inverters' object); "
+            "it was left untouched: restore it from a backup"
+        )
+    for serial, days in data.get(MICROS, {}).items():
+        if not isinstance(days, dict):
+            raise DataFileError(
+                f"history file {path}: serial {serial} is not a map of days; "
+                "it was left untouched: restore it from a backup"
+            )
+    return History(data)
+
+
+def save_history(path: Path, history: History) -> None:
+    # Compact like the original: a 10-year history stays small and fast to write.
+    atomic_write_json(Path(path), history.data)

@@ -1,0 +1,187 @@
+"""The day arithmetic on its own: examples for each rule, then properties (hypothesis)."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from panel_tracker.daily_energy import WRAP_WH, DailyEnergyUpdate, split_exactly
+from panel_tracker.history import History
+
+SYDNEY = ZoneInfo("Australia/Sydney")
+UTC = timezone.utc
+
+
+@dataclass(frozen=True)
+class FakeReading:
+    serial: str
+    lifetime_wh: int
+    last_report: datetime
+
+
+def evening(day: date, tz: ZoneInfo = SYDNEY, hour: int = 18) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, 0, tzinfo=tz).astimezone(UTC)
+
+
+def run(history: History, readings: list[FakeReading], production=None):
+    update = DailyEnergyUpdate(history, readings, SYDNEY)
+    span = update.production_span()
+    wanted = None
+    if span is not None:
+        days = [span[0] + timedelta(days=n) for n in range((span[1] - span[0]).days + 1)]
+        wanted = {d: (production or {}).get(d, 1000) for d in days}
+    return span, update.apply(wanted)
+
+
+D0 = date(2026, 3, 1)
+
+
+def day(n: int) -> str:
+    return (D0 + timedelta(days=n)).isoformat()
+
+
+def test_first_day_unknown_then_consecutive_days_are_differences():
+    history = History()
+    run(history, [FakeReading("A", 1000, evening(D0))])
+    assert history.daily("A", day(0)) is None
+    run(history, [FakeReading("A", 1750, evening(D0 + timedelta(days=1)))])
+    assert history.daily("A", day(1)) == 750
+    assert not history.is_estimated("A", day(1))
+
+
+def test_reading_belongs_to_the_systems_local_date_not_utc():
+    # 07:30 on 2 March in Sydney is still 1 March in UTC.
+    history = History()
+    morning = datetime(2026, 3, 2, 7, 30, tzinfo=SYDNEY).astimezone(UTC)
+    assert morning.date() == date(2026, 3, 1)
+    _, result = run(history, [FakeReading("A", 5, morning)])
+    assert result.day == "2026-03-02"
+
+
+def test_gap_is_split_by_production_and_conserved():
+    history = History()
+    run(history, [FakeReading("A", 0, evening(D0)), FakeReading("B", 10, evening(D0))])
+    production = {D0 + timedelta(days=n): w for n, w in [(1, 100), (2, 300), (3, 0), (4, 600)]}
+    span, result = run(
+        history,
+        [
+            FakeReading("A", 1000, evening(D0 + timedelta(days=4))),
+            FakeReading("B", 2010, evening(D0 + timedelta(days=4))),
+        ],
+        production,
+    )
+    assert span == (D0 + timedelta(days=1), D0 + timedelta(days=4))
+    a_days = [history.daily("A", day(n)) for n in range(1, 5)]
+    assert a_days == [100, 300, 0, 600]
+    assert sum(history.daily("B", day(n)) or 0 for n in range(1, 5)) == 2000
+    assert all(history.is_estimated("A", day(n)) for n in range(1, 5))
+    assert result.estimated_days["A"] == [day(n) for n in range(1, 5)]
+
+
+def test_trailing_unreported_days_get_a_share():
+    history = History()
+    run(history, [FakeReading("A", 0, evening(D0))])
+    production = {D0 + timedelta(days=1): 500, D0 + timedelta(days=2): 0}
+    run(history, [FakeReading("A", 1000, evening(D0 + timedelta(days=2)))], production)
+    assert history.daily("A", day(1)) == 500
+    assert history.daily("A", day(2)) == 500
+
+
+def test_same_day_newer_replaces_older_or_equal_changes_nothing():
+    history = History()
+    run(history, [FakeReading("A", 100, evening(D0))])
+    run(history, [FakeReading("A", 300, evening(D0 + timedelta(days=1), hour=12))])
+    assert history.daily("A", day(1)) == 200
+    run(history, [FakeReading("A", 450, evening(D0 + timedelta(days=1), hour=18))])
+    assert history.daily("A", day(1)) == 350
+    before = copy.deepcopy(history.data)
+    _, result = run(history, [FakeReading("A", 450, evening(D0 + timedelta(days=1), hour=18))])
+    assert history.data == before
+    assert result.changed_days == set()
+    _, result = run(history, [FakeReading("A", 999, evening(D0 + timedelta(days=1), hour=10))])
+    assert history.data == before
+
+
+def test_wrap_is_corrected():
+    history = History()
+    run(history, [FakeReading("A", WRAP_WH - 300, evening(D0))])
+    _, result = run(history, [FakeReading("A", 1200, evening(D0 + timedelta(days=1)))])
+    assert history.daily("A", day(1)) == 1500
+    assert result.wrapped == ["A"]
+
+
+def test_other_drop_is_a_reset_unknown_with_warning():
+    history = History()
+    run(history, [FakeReading("A", 500_000, evening(D0))])
+    _, result = run(history, [FakeReading("A", 40, evening(D0 + timedelta(days=1)))])
+    assert history.daily("A", day(1)) is None
+    assert result.resets == ["A"]
+    assert "A" in result.warnings[0]
+    run(history, [FakeReading("A", 1040, evening(D0 + timedelta(days=2)))])
+    assert history.daily("A", day(2)) == 1000
+
+
+def test_stale_reading_of_a_silent_micro_changes_nothing():
+    history = History()
+    run(history, [FakeReading("A", 100, evening(D0)), FakeReading("B", 100, evening(D0))])
+    run(
+        history,
+        [
+            FakeReading("A", 900, evening(D0 + timedelta(days=1))),
+            FakeReading("B", 100, evening(D0)),
+        ],
+    )
+    assert history.last_date("B") == day(0)
+
+
+def test_original_format_day_without_timestamp_is_replaced_only_by_higher_lifetime():
+    history = History(
+        {"micro_inverters": {"A": {day(0): {"daily_energy": 0, "lifetime_energy": 500}}}}
+    )
+    run(history, [FakeReading("A", 500, evening(D0))])
+    assert history.entry("A", day(0)) == {"daily_energy": 0, "lifetime_energy": 500}
+    run(history, [FakeReading("A", 900, evening(D0 + timedelta(days=1)))])
+    assert history.daily("A", day(1)) == 400
+
+
+@given(st.integers(0, 10**7), st.lists(st.integers(0, 10**6), min_size=1, max_size=40))
+def test_split_is_exact_and_never_negative(total, weights):
+    parts = split_exactly(total, weights)
+    assert sum(parts) == total
+    assert all(p >= 0 for p in parts)
+
+
+nights = st.lists(
+    st.tuples(st.integers(0, 3000), st.booleans()),  # (true Wh of the day, job ran that night)
+    min_size=2,
+    max_size=45,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(nights, st.integers(0, WRAP_WH - 1))
+def test_history_conserves_energy_never_negative_and_reruns_change_nothing(plan, start):
+    history = History()
+    lifetime = start
+    run(history, [FakeReading("A", start, evening(D0))])
+    true_total = 0
+    last_run_total = 0
+    for offset, (produced, job_ran) in enumerate(plan, start=1):
+        lifetime += produced
+        true_total += produced
+        if not job_ran and offset != len(plan):
+            continue
+        reading = FakeReading("A", lifetime % WRAP_WH, evening(D0 + timedelta(days=offset)))
+        run(history, [reading])
+        snapshot = copy.deepcopy(history.data)
+        run(history, [reading])
+        assert history.data == snapshot
+        last_run_total = true_total
+    values = [entry["daily_energy"] for _, entry in history.iter_days("A")][1:]
+    assert all(v is not None and v >= 0 for v in values)
+    assert sum(values) == last_run_total
