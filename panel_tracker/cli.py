@@ -19,6 +19,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
+_HANDLER_NAME = "panel_tracker.cli"
 _secret_sources: list[Callable[[], Iterable[str]]] = []
 
 
@@ -49,8 +50,10 @@ def setup_logging(*, quiet: bool = False, verbose: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     handler.addFilter(RedactingFilter(current_secrets))
+    handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
-    for old in list(root.handlers):
+    # Replace only our own handler: a second main() in one process must not log twice.
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
         root.removeHandler(old)
     root.addHandler(handler)
     # Our own modules speak at the chosen level; chatty libraries only when debugging.

@@ -13,6 +13,7 @@ import hmac
 import json
 import re
 import secrets
+import sys
 import threading
 import time
 import uuid
@@ -714,6 +715,11 @@ def _param_text(value: Any) -> str:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     emulator: EnlightenEmulator
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up on a slow answer closes the socket: expected, not news.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

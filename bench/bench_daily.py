@@ -1,0 +1,138 @@
+"""Cost and speed of the daily job, printed (not asserted): run `python bench/bench_daily.py`.
+
+* Enlighten calls per run in each situation the issue names (the cost users pay: the free
+  Watt plan allows 1,000 calls a month).
+* Time to update a 100-panel history of 5 and 10 years by one day (load, apply, save).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from panel_tracker.config import load_config
+from panel_tracker.daily_energy import DailyEnergyUpdate
+from panel_tracker.daily_job import run_daily_job
+from panel_tracker.enlighten import EnlightenClient
+from panel_tracker.history import History, load_history, save_history
+from sandbox.enlighten_emulator import EnlightenEmulator
+from sandbox.site import SimulatedSite, SiteScenario
+
+
+def _config(folder: Path, emulator: EnlightenEmulator, access: str, refresh: str) -> Path:
+    path = folder / "enlighten_v4_config.json"
+    path.write_text(
+        json.dumps(
+            {
+                "system_id": str(emulator.site.system_id),
+                "api_url": emulator.url,
+                "app_api_key": emulator.api_key,
+                "app_client_id": emulator.client_id,
+                "app_client_secret": emulator.client_secret,
+                "access_token": access,
+                "refresh_token": refresh,
+            }
+        )
+    )
+    return path
+
+
+def enlighten_calls() -> list[tuple[str, int]]:
+    rows = []
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        EnlightenEmulator(SimulatedSite(SiteScenario.healthy())) as emulator,
+    ):
+        config_path = _config(Path(tmp), emulator, *emulator.issue_tokens())
+        first = emulator.site.days()[0]
+
+        def night(offset: int, label: str) -> None:
+            config = load_config(config_path)
+            emulator.set_sim_time(emulator.night_of(first + timedelta(days=offset)))
+            emulator.reset_calls()
+            run_daily_job(config, EnlightenClient.from_config(config), push_sheet=False)
+            rows.append((label, len(emulator.calls)))
+
+        night(0, "first run (asks the time zone once)")
+        night(1, "daily run, access token valid")
+        raw = json.loads(config_path.read_text())
+        raw["access_token"], _ = emulator.issue_tokens(access_expires_in=-1)
+        config_path.write_text(json.dumps(raw))
+        night(2, "daily run, access token expired")
+        night(4, "after 1 missed night")
+        night(10, "after 5 missed nights")
+        night(41, "after 30 missed nights")
+    return rows
+
+
+@dataclass(frozen=True)
+class _Reading:
+    serial: str
+    lifetime_wh: int
+    last_report: datetime
+
+
+def history_update_seconds(panels: int, years: int) -> tuple[float, int]:
+    tz = ZoneInfo("America/Denver")
+    start = date(2016, 1, 1)
+    days = [start + timedelta(days=n) for n in range(365 * years)]
+    micros = {}
+    for p in range(panels):
+        lifetime, entries = 0, {}
+        for n, day in enumerate(days):
+            lifetime += 1500
+            entries[day.isoformat()] = {
+                "daily_energy": 1500,
+                "lifetime_energy": lifetime,
+                "last_report": 1_451_000_000 + n,
+            }
+        micros[f"4820{p:08d}"] = entries
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "inverter_daily_data-1.json"
+        save_history(path, History({"micro_inverters": micros}))
+        size = path.stat().st_size
+        next_day = days[-1] + timedelta(days=1)
+        report = datetime(next_day.year, next_day.month, next_day.day, 18, tzinfo=tz)
+        readings = [
+            _Reading(serial, 1500 * (len(days) + 1), report.astimezone(timezone.utc))
+            for serial in micros
+        ]
+        began = time.perf_counter()
+        history = load_history(path)
+        update = DailyEnergyUpdate(history, readings, tz)
+        assert update.production_span() is None
+        update.apply(None)
+        save_history(path, history)
+        return time.perf_counter() - began, size
+
+
+def main() -> None:
+    print("Enlighten API calls per daily run (target: 1 data call; +1 token call only when")
+    print("the access token expired; +1 time-zone call on the first run; +1 for any gap):")
+    for label, calls in enlighten_calls():
+        print(f"  {label:<40} {calls}")
+    print()
+    print("Updating a history by one day (load + day arithmetic + atomic save):")
+    for panels, years in ((100, 1), (100, 5), (100, 10)):
+        seconds, size = history_update_seconds(panels, years)
+        print(f"  {panels} panels x {years:>2} years ({size / 1e6:5.1f} MB): {seconds:.3f} s")
+    try:
+        from sandbox.sheets_bench import bench_sheet_calls
+    except ImportError:
+        return
+    print()
+    print("Google Sheets calls per push (target: 2 each):")
+    for label, calls in bench_sheet_calls().items():
+        print(f"  {label:<40} {calls}")
+
+
+if __name__ == "__main__":
+    main()

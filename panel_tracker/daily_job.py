@@ -1,0 +1,180 @@
+"""One run of the daily job, step by step, as design.md lays it out.
+
+load config -> lock -> load history -> refresh token only if needed (saved at once) ->
+one inverter-summary call -> (one energy_lifetime call if there is a gap) -> day
+arithmetic -> save history atomically -> push to the sheet -> panel health, report, alerts.
+
+Returns a ``DailyRun`` the script prints; raises only for failures that stop the run before
+the history is saved. Later failures (the sheet, alerts) are collected so the history is
+kept and the script can still exit 1.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .config import Config
+from .daily_energy import DailyEnergyUpdate, Reading, UpdateResult
+from .errors import ConfigError, PanelTrackerError
+from .files import run_lock
+from .history import History, load_history, save_history
+
+logger = logging.getLogger(__name__)
+
+# A serial silent for longer than this is taken as retired (replaced), not as a fault.
+RETIRED_AFTER_DAYS = 30
+
+
+class SystemDetails(Protocol):
+    @property
+    def timezone(self) -> str | None: ...
+
+
+class EnlightenSource(Protocol):
+    """The part of ``EnlightenClient`` the job uses (a fake fits in unit tests)."""
+
+    def ensure_fresh_token(self) -> None: ...
+    def inverter_readings(self) -> Sequence[Reading]: ...
+    def system(self) -> SystemDetails: ...
+    def energy_lifetime(self, start: date, end: date) -> dict[date, int]: ...
+
+
+@dataclass
+class DailyRun:
+    """What the run did, for the printed summary and the exit status."""
+
+    system: str
+    day: str | None = None
+    total_wh: int = 0
+    reporting: int = 0
+    expected: int = 0
+    update: UpdateResult | None = None
+    silent_serials: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def summary_lines(self) -> list[str]:
+        lines = [
+            f"{self.system}: {self.day or 'no day'}: {self.total_wh:,} Wh from "
+            f"{self.reporting} of {self.expected} panels reporting"
+        ]
+        lines += [f"  warning: {w}" for w in self.warnings]
+        lines += [f"  {n}" for n in self.notes]
+        return lines
+
+
+def resolve_timezone(config: Config, history: History, source: EnlightenSource) -> ZoneInfo:
+    """The system's time zone: config, else remembered in the history, else asked once."""
+    system = history.section("system")
+    name = config.timezone or system.get("timezone")
+    if not name:
+        name = source.system().timezone
+        if not name:
+            raise ConfigError(
+                f"{config.path}: Enlighten did not say the system's time zone; "
+                'set "timezone" (e.g. "Europe/Berlin") in the config'
+            )
+        system["timezone"] = name
+        logger.info("system time zone is %s (remembered in the history)", name)
+    try:
+        return ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f'{config.path}: unknown time zone "{name}"; use an IANA name like "America/Denver"'
+        ) from None
+
+
+def _fetch_production(
+    source: EnlightenSource, span: tuple[date, date] | None, run: DailyRun
+) -> dict[date, int] | None:
+    if span is None:
+        return None
+    try:
+        return source.energy_lifetime(*span)
+    except PanelTrackerError as exc:
+        # The gap is still conserved, only split evenly instead of by sunshine.
+        run.warnings.append(f"system production for the gap unavailable ({exc}); split evenly")
+        return None
+
+
+def _account(history: History, run: DailyRun, update: UpdateResult) -> None:
+    if update.day is None:
+        return
+    day = update.day
+    cutoff = (date.fromisoformat(day) - timedelta(days=RETIRED_AFTER_DAYS)).isoformat()
+    for serial in history.serials():
+        last = history.last_date(serial)
+        if last is None or last < cutoff:
+            continue
+        run.expected += 1
+        value = history.daily(serial, day)
+        if last == day:
+            run.reporting += 1
+            run.total_wh += value or 0
+        else:
+            run.silent_serials[serial] = last
+            run.warnings.append(f"serial {serial} has not reported since {last}")
+    run.warnings.extend(update.warnings)
+    if len(update.new_serials) > 3:
+        run.notes.append(
+            f"{len(update.new_serials)} new serials: their histories start today "
+            "(first day unknown)"
+        )
+    else:
+        for serial in update.new_serials:
+            run.notes.append(f"new serial {serial}: its history starts today (first day unknown)")
+    for serial in update.wrapped:
+        run.notes.append(f"serial {serial}: lifetime counter wrapped; corrected")
+    spans: dict[tuple[str, str, int], int] = {}
+    for days in update.estimated_days.values():
+        key = (days[0], days[-1], len(days))
+        spans[key] = spans.get(key, 0) + 1
+    for (first, last, length), panels in sorted(spans.items()):
+        run.notes.append(
+            f"gap: {first}..{last} ({length} days, {panels} panels) split by the system's "
+            "daily production, marked estimated"
+        )
+
+
+def update_history(config: Config, source: EnlightenSource) -> tuple[History, DailyRun]:
+    """Steps up to the saved history: the part that must succeed for exit status 0 or 1."""
+    run = DailyRun(system=f"{config.name} (system {config.system_id})")
+    history = load_history(config.history_path)
+    source.ensure_fresh_token()
+    tz = resolve_timezone(config, history, source)
+    readings = source.inverter_readings()
+    if not readings:
+        raise PanelTrackerError(
+            f"Enlighten returned no micro-inverters for system {config.system_id}; "
+            "check system_id in the config"
+        )
+    update = DailyEnergyUpdate(history, readings, tz)
+    production = _fetch_production(source, update.production_span(), run)
+    result = update.apply(production)
+    save_history(config.history_path, history)
+    run.day = result.day
+    run.update = result
+    _account(history, run, result)
+    return history, run
+
+
+def run_daily_job(config: Config, source: EnlightenSource, *, push_sheet: bool = True) -> DailyRun:
+    """The whole job under the system's lock."""
+    with run_lock(config.lock_path, wait_seconds=config.lock_wait_seconds):
+        history, run = update_history(config, source)
+        run.notes.append(f"history: {config.history_path}")
+        _push_sheet(config, history, run, enabled=push_sheet)
+    return run
+
+
+def _push_sheet(config: Config, history: History, run: DailyRun, *, enabled: bool) -> None:
+    if not enabled:
+        run.notes.append("Google Sheet: skipped (--no-sheet)")
+        return
+    run.notes.append("Google Sheet: push not configured yet (coming with the Sheets feature)")

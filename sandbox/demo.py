@@ -1,0 +1,125 @@
+"""The demo: the real daily job against the sandbox for 30 simulated nights.
+
+No account, no network: an Enlighten emulator on 127.0.0.1 serves a simulated site (two
+gateways, a shaded panel, a failing micro-inverter, a counter wrap, missed nights) and the
+job runs each night exactly as cron would. Output goes to ``demo_output/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+from panel_tracker.config import load_config
+from panel_tracker.daily_job import DailyRun, run_daily_job
+from panel_tracker.enlighten import EnlightenClient
+from panel_tracker.files import SECRET_FILE_MODE, atomic_write_json
+from panel_tracker.history import History, load_history
+
+from .enlighten_emulator import EnlightenEmulator
+from .site import SimulatedSite, SiteScenario
+
+DEMO_DIR = Path(__file__).resolve().parent.parent / "demo_output"
+NIGHTS = 30
+# The job "misses" these nights (host off, network down): gaps of 1 and of 5 nights.
+MISSED_NIGHTS = frozenset({9, 18, 19, 20, 21, 22})
+WEAK_MARK = "  <-- weak"
+
+
+def demo_scenario() -> SiteScenario:
+    # Faults early enough that 30 nights show them: shade from day 0, the failing micro
+    # declining from day 8 and dead from day 20, replaced on day 24, the wrap in week one.
+    return SiteScenario(failing=(17, 8, 20), replacement_offset=24, soiling=None, reset=(20, 14))
+
+
+def write_demo_config(folder: Path, emulator: EnlightenEmulator, site: SimulatedSite) -> Path:
+    # An expired access token, so the first night shows the refresh and the saved rotation.
+    access, refresh = emulator.issue_tokens(access_expires_in=-60)
+    config = {
+        "name": "Demo house",
+        "system_id": str(site.system_id),
+        "api_url": emulator.url,
+        "app_api_key": emulator.api_key,
+        "app_client_id": emulator.client_id,
+        "app_client_secret": emulator.client_secret,
+        "access_token": access,
+        "refresh_token": refresh,
+        "spreadsheet_id": "",
+        "data_dir": "data",
+    }
+    path = folder / "enlighten_v4_config.json"
+    atomic_write_json(path, config, mode=SECRET_FILE_MODE, indent=4)
+    return path
+
+
+def last_week_table(history: History, days: list[str], layout_names: dict[str, str]) -> list[str]:
+    """Wh per panel for the last days, each panel's share of the median, the weak one marked."""
+    lines = ["panel  serial        " + " ".join(f"{d[5:]:>6}" for d in days) + "   vs median"]
+    medians = {}
+    for day in days:
+        values = [v for s in history.serials() if (v := history.daily(s, day)) is not None]
+        medians[day] = statistics.median(values) if values else 0
+    for serial in sorted(history.serials(), key=lambda s: (layout_names.get(s, "?"), s)):
+        cells, ratios = [], []
+        for day in days:
+            value = history.daily(serial, day)
+            cells.append(f"{value:>6}" if value is not None else f"{'-':>6}")
+            if value is not None and medians[day]:
+                ratios.append(value / medians[day])
+        if not any(history.entry(serial, d) for d in days):
+            continue
+        ratio = sum(ratios) / len(ratios) if ratios else None
+        shown = f"{ratio:>9.0%}" if ratio is not None else f"{'n/a':>9}"
+        mark = WEAK_MARK if ratio is not None and ratio < 0.95 else ""
+        name = layout_names.get(serial, "?")
+        lines.append(f"{name:>5}  {serial:<12} " + " ".join(cells) + f"  {shown}{mark}")
+    return lines
+
+
+def run_demo(*, quiet: bool = False, out: Callable[[str], None] = print) -> int:
+    DEMO_DIR.mkdir(exist_ok=True)
+    for old in (DEMO_DIR / "data").glob("inverter_daily_data-*.json"):
+        old.unlink()
+    site = SimulatedSite(demo_scenario())
+    with EnlightenEmulator(site) as emulator:
+        config = load_config(write_demo_config(DEMO_DIR, emulator, site))
+        out(
+            f"Demo: {site.name}, {len(site.serials)} micro-inverters on 2 gateways, "
+            f"time zone {site.timezone}; sandbox at {emulator.url}"
+        )
+        first = site.days()[0]
+        # Each night's own summary line is printed below; the client's progress is noise here.
+        logging.getLogger("panel_tracker").setLevel(logging.WARNING)
+        for night in range(NIGHTS):
+            day = first + timedelta(days=night)
+            if night in MISSED_NIGHTS:
+                if not quiet:
+                    out(f"  {day}  (job did not run this night)")
+                continue
+            emulator.set_sim_time(emulator.night_of(day))
+            run = run_daily_job(config, EnlightenClient.from_config(config), push_sheet=False)
+            if not quiet:
+                out(_night_line(day, run))
+        history = load_history(config.history_path)
+        calls = emulator.count("/api/v4/") + emulator.count("/oauth/token")
+    last_days = history.dates()[-7:]
+    names = {serial: f"P{site.panel_of[serial] + 1:02d}" for serial in site.serials}
+    out("")
+    out("Last 7 days, Wh per panel (the shaded panel stands out):")
+    for line in last_week_table(history, last_days, names):
+        out("  " + line)
+    out("")
+    out(f"API calls for {NIGHTS - len(MISSED_NIGHTS)} runs: {calls}")
+    out(f"History file: {config.history_path}")
+    return 0
+
+
+def _night_line(day: date, run: DailyRun) -> str:
+    extras = [w for w in run.warnings] + [
+        n for n in run.notes if not n.startswith(("history:", "Google Sheet"))
+    ]
+    text = f"  {day}  {run.total_wh:>7,} Wh  {run.reporting:>2}/{run.expected} panels"
+    return text + ("  " + "; ".join(extras) if extras else "")

@@ -1,0 +1,119 @@
+"""Crash safety of every write, and one run at a time per system."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from panel_tracker.errors import DataFileError, LockHeldError
+from panel_tracker.files import atomic_write_json, read_json, run_lock
+from tests.conftest import REPO
+
+SAVER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from panel_tracker.history import History, save_history
+    path = Path(sys.argv[1])
+    for generation in range(1_000_000):
+        days = {f"2026-01-{d:02d}": {"daily_energy": generation, "lifetime_energy": d}
+                for d in range(1, 29)}
+        history = History({"micro_inverters": {str(s): dict(days) for s in range(400)},
+                           "generation": generation})
+        save_history(path, history)
+        print(generation, flush=True)
+    """
+)
+
+
+def test_kill_9_while_saving_leaves_an_old_or_new_file_never_a_broken_one(tmp_path):
+    target = tmp_path / "inverter_daily_data-1.json"
+    seen: set[int] = set()
+    for delay in (0.15, 0.27, 0.41, 0.53):
+        process = subprocess.Popen(
+            [sys.executable, "-c", SAVER, str(target)],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdout is not None
+        process.stdout.readline()  # at least one complete save happened
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        data = json.loads(target.read_text())  # parses: never half-written
+        assert len(data["micro_inverters"]) == 400
+        seen.add(data["generation"])
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name != target.name]
+    # A temp file may survive a kill -9, but it is never the history itself.
+    assert all(name.startswith(".") and name.endswith(".tmp") for name in leftovers)
+
+
+def test_atomic_write_keeps_or_sets_the_mode(tmp_path):
+    secret = tmp_path / "token.json"
+    atomic_write_json(secret, {"a": 1}, mode=0o600)
+    assert secret.stat().st_mode & 0o777 == 0o600
+    atomic_write_json(secret, {"a": 2})
+    assert secret.stat().st_mode & 0o777 == 0o600
+    assert json.loads(secret.read_text()) == {"a": 2}
+
+
+def test_read_json_names_the_file_and_never_touches_it(tmp_path):
+    broken = tmp_path / "history.json"
+    broken.write_bytes(b"{not json")
+    with pytest.raises(DataFileError, match=r"history\.json is not valid JSON"):
+        read_json(broken, what="history file")
+    assert broken.read_bytes() == b"{not json"
+
+
+def test_second_run_waits_briefly_then_says_another_run_holds_the_lock(tmp_path):
+    lock = tmp_path / ".run.lock"
+    holding = threading.Event()
+    release = threading.Event()
+
+    def hold() -> None:
+        with run_lock(lock):
+            holding.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    holding.wait(5)
+    try:
+        with (
+            pytest.raises(LockHeldError, match="another run holds the lock"),
+            run_lock(lock, wait_seconds=0.3, poll_seconds=0.05),
+        ):
+            pass
+    finally:
+        release.set()
+        thread.join()
+    with run_lock(lock, wait_seconds=0.1):
+        pass  # free again once the first run ended
+
+
+def test_lock_of_a_killed_run_does_not_block_the_next(tmp_path):
+    lock = tmp_path / ".run.lock"
+    code = (
+        "import os\nfrom panel_tracker.files import run_lock\n"
+        f"with run_lock({str(lock)!r}):\n    os.kill(os.getpid(), 9)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=False)
+    assert lock.exists()
+    with run_lock(lock, wait_seconds=0.1):
+        pass
+
+
+def test_lock_file_is_not_a_secret_and_holds_the_pid(tmp_path):
+    lock = tmp_path / ".run.lock"
+    with run_lock(lock):
+        assert Path(lock).read_text().strip() == str(os.getpid())
