@@ -124,14 +124,6 @@ def main() -> None:
     for panels, years in ((100, 1), (100, 5), (100, 10)):
         seconds, size = history_update_seconds(panels, years)
         print(f"  {panels} panels x {years:>2} years ({size / 1e6:5.1f} MB): {seconds:.3f} s")
-    try:
-        from sandbox.sheets_bench import bench_sheet_calls
-    except ImportError:
-        return
-    print()
-    print("Google Sheets calls per push (target: 2 each):")
-    for label, calls in bench_sheet_calls().items():
-        print(f"  {label:<40} {calls}")
 
 
 if __name__ == "__main__":
