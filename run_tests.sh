@@ -12,6 +12,8 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; 
     "$PYTHON" -m venv "$VENV"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
     echo "$want" > "$stamp"
+    # The cron wrapper checks its own stamp; the dev install already holds requirements.txt.
+    sha256sum requirements.txt | cut -d' ' -f1 > "$VENV/.requirements.sha256"
 fi
 export MPLBACKEND=Agg
 echo "== ruff"

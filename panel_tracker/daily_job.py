@@ -52,6 +52,7 @@ class DailyRun:
     day: str | None = None
     total_wh: int = 0
     reporting: int = 0
+    unknown: int = 0
     expected: int = 0
     update: UpdateResult | None = None
     silent_serials: dict[str, str] = field(default_factory=dict)
@@ -60,10 +61,13 @@ class DailyRun:
     failures: list[str] = field(default_factory=list)
 
     def summary_lines(self) -> list[str]:
-        lines = [
-            f"{self.system}: {self.day or 'no day'}: {self.total_wh:,} Wh from "
+        headline = (
+            f"{self.system}: {self.day or 'no day'}: {self.total_wh:,} Wh, "
             f"{self.reporting} of {self.expected} panels reporting"
-        ]
+        )
+        if self.unknown:
+            headline += f" ({self.unknown} with an unknown day)"
+        lines = [headline]
         lines += [f"  warning: {w}" for w in self.warnings]
         lines += [f"  {n}" for n in self.notes]
         return lines
@@ -117,6 +121,7 @@ def _account(history: History, run: DailyRun, update: UpdateResult) -> None:
         if last == day:
             run.reporting += 1
             run.total_wh += value or 0
+            run.unknown += value is None
         else:
             run.silent_serials[serial] = last
             run.warnings.append(f"serial {serial} has not reported since {last}")
