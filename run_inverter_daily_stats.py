@@ -8,6 +8,7 @@ Run by cron at about 4 am through run_inverter_daily_stats.sh. Exit status: 0 do
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from panel_tracker.cli import (
     run_script,
     setup_logging,
 )
-from panel_tracker.config import default_config_path, load_config
+from panel_tracker.config import default_config_path, expand_config_paths, load_config
 from panel_tracker.daily_job import run_daily_job
 from panel_tracker.enlighten import EnlightenClient
 
@@ -30,7 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Record each micro-inverter's daily energy from the Enlighten v4 API.",
     )
-    add_common_arguments(parser)
+    parser.add_argument(
+        "--config",
+        type=Path,
+        action="append",
+        help="config file, or a folder of them; repeat for several systems (default: "
+        "$ENLIGHTEN_CONFIG, else enlighten_v4_config.json beside the script)",
+    )
+    add_common_arguments(parser, config=False)
     parser.add_argument(
         "--no-sheet", action="store_true", help="update the history only, skip Google Sheets"
     )
@@ -42,29 +50,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def run_one_system(config_path: Path, args: argparse.Namespace) -> int:
+    config = load_config(config_path)
+    register_secrets(config.secrets)
+    client = EnlightenClient.from_config(config)
+    register_secrets(client.secrets)  # tokens issued during this run, too
+    run = run_daily_job(config, client, push_sheet=not args.no_sheet)
+    for line in run.summary_lines():
+        if not args.quiet or line.startswith("  warning"):
+            print(line)
+    for failure in run.failures:
+        print(f"error: {failure}", file=sys.stderr)
+    return EXIT_FAILED if run.failures else EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(quiet=args.quiet, verbose=args.verbose)
+    if args.demo:
+        # The sandbox is loaded only for the demo, never in a real run.
+        from sandbox.demo import run_demo  # noqa: PLC0415
 
-    def body() -> int:
-        if args.demo:
-            # The sandbox is loaded only for the demo, never in a real run.
-            from sandbox.demo import run_demo  # noqa: PLC0415
+        return run_script(lambda: run_demo(quiet=args.quiet), verbose=args.verbose)
 
-            return run_demo(quiet=args.quiet)
-        config = load_config(args.config or default_config_path(SCRIPT_DIR))
-        register_secrets(config.secrets)
-        client = EnlightenClient.from_config(config)
-        register_secrets(client.secrets)  # tokens issued during this run, too
-        run = run_daily_job(config, client, push_sheet=not args.no_sheet)
-        for line in run.summary_lines():
-            if not args.quiet or line.startswith("  warning"):
-                print(line)
-        for failure in run.failures:
-            print(f"error: {failure}", file=sys.stderr)
-        return EXIT_FAILED if run.failures else EXIT_OK
+    paths: list[Path] = []
 
-    return run_script(body, verbose=args.verbose)
+    def expand() -> int:
+        paths.extend(expand_config_paths(args.config or [default_config_path(SCRIPT_DIR)]))
+        return EXIT_OK
+
+    status = run_script(expand, verbose=args.verbose)
+    # Each system on its own: one failing (its own error line) does not stop the others,
+    # and the exit status is the worst of them.
+    for path in paths:
+        prefix = f"{path}: " if len(paths) > 1 else ""
+        code = run_script(
+            functools.partial(run_one_system, path, args), verbose=args.verbose, prefix=prefix
+        )
+        status = max(status, code)
+    return status
 
 
 if __name__ == "__main__":

@@ -69,21 +69,21 @@ def fail(message: str, code: int) -> int:
     return code
 
 
-def run_script(body: Callable[[], int], *, verbose: bool) -> int:
+def run_script(body: Callable[[], int], *, verbose: bool, prefix: str = "") -> int:
     """Run a script's body and turn every failure into one redacted line and an exit code."""
     try:
         return body()
     except PanelTrackerError as exc:
         if verbose:
             logging.getLogger(__name__).exception("details")
-        return fail(str(exc), exc.exit_code)
+        return fail(prefix + str(exc), exc.exit_code)
     except KeyboardInterrupt:
-        return fail("interrupted; files are either as before or fully updated", 130)
+        return fail(prefix + "interrupted; files are either as before or fully updated", 130)
     except Exception as exc:  # the last line of defence at 4 am: one line, not a traceback
         if verbose:
             logging.getLogger(__name__).exception("unexpected error")
         name = type(exc).__name__
         return fail(
-            f"unexpected {name}: {exc} (run again with -v for details; please report it)",
+            f"{prefix}unexpected {name}: {exc} (run again with -v for details; please report it)",
             EXIT_FAILED,
         )

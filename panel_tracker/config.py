@@ -173,6 +173,30 @@ class Config:
         self.raw = on_disk
 
 
+def expand_config_paths(paths: list[Path]) -> list[Path]:
+    """Config files named directly, plus every config (a JSON object with a ``system_id``)
+    in a folder given instead of a file, in name order."""
+    found: list[Path] = []
+    for given in paths:
+        path = Path(given).expanduser()
+        if not path.is_dir():
+            found.append(path)
+            continue
+        in_folder = [p for p in sorted(path.glob("*.json")) if _looks_like_config(p)]
+        if not in_folder:
+            raise ConfigError(f"no config files (JSON with a system_id) in the folder {path}")
+        found.extend(in_folder)
+    return found
+
+
+def _looks_like_config(path: Path) -> bool:
+    try:
+        data = read_json(path, what="config")
+    except DataFileError:
+        return True  # a broken config is still a config: loading it reports the problem
+    return isinstance(data, dict) and "system_id" in data
+
+
 def load_config(path: Path) -> Config:
     """Load and check a config; ``ConfigError`` (exit 2) says what to fix."""
     path = Path(path).expanduser().absolute()

@@ -17,6 +17,9 @@ Usage is two-phase so the caller can fetch the system production for all gaps in
     update = DailyEnergyUpdate(history, readings, tz)
     span = update.production_span()        # None, or the (first, last) days to fetch
     result = update.apply(production)      # production: {date: Wh} for that span
+
+On paid plans ``update.gaps()`` names each serial's gap, and ``apply(exact=...)`` fills it
+with that micro-inverter's own daily telemetry instead of an estimate.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ class UpdateResult:
     wrapped: list[str] = field(default_factory=list)
     resets: list[str] = field(default_factory=list)
     estimated_days: dict[str, list[str]] = field(default_factory=dict)
+    exact_days: dict[str, list[str]] = field(default_factory=dict)
     unchanged: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -137,18 +141,21 @@ class DailyEnergyUpdate:
         """The latest local day any reading belongs to: the day this run reports on."""
         return _iso(max(p.day for p in self._pending)) if self._pending else None
 
-    def production_span(self) -> tuple[date, date] | None:
-        """The first and last day of every gap this update will have to apportion."""
-        first: date | None = None
-        last: date | None = None
+    def gaps(self) -> dict[str, tuple[date, date]]:
+        """Per serial, the first and last day of the gap this update will have to fill."""
+        found: dict[str, tuple[date, date]] = {}
         for pending in self._pending:
             previous = self._previous_day(pending.serial, pending.day)
-            if previous is None or (pending.day - previous).days <= 1:
-                continue
-            start = previous + timedelta(days=1)
-            first = start if first is None or start < first else first
-            last = pending.day if last is None or pending.day > last else last
-        return (first, last) if first and last else None
+            if previous is not None and (pending.day - previous).days > 1:
+                found[pending.serial] = (previous + timedelta(days=1), pending.day)
+        return found
+
+    def production_span(self) -> tuple[date, date] | None:
+        """The first and last day of every gap: what one energy_lifetime call must cover."""
+        spans = self.gaps().values()
+        if not spans:
+            return None
+        return min(first for first, _ in spans), max(last for _, last in spans)
 
     def _previous_day(self, serial: str, day: date) -> date | None:
         """The serial's latest recorded day when ``day`` comes after it, else None."""
@@ -158,15 +165,27 @@ class DailyEnergyUpdate:
         latest = max(days)
         return date.fromisoformat(latest) if latest < _iso(day) else None
 
-    def apply(self, production: Mapping[date, int] | None = None) -> UpdateResult:
+    def apply(
+        self,
+        production: Mapping[date, int] | None = None,
+        exact: Mapping[str, Mapping[date, int]] | None = None,
+    ) -> UpdateResult:
+        """Apply the readings. ``production`` weights gaps by the system's daily energy;
+        ``exact`` (paid plans' per-micro telemetry: serial -> {day: Wh}) fills a serial's
+        gap with its own days, which are then not estimates when they add up exactly."""
         result = UpdateResult(day=self.local_day())
         for pending in self._pending:
-            self._apply_one(pending, production, result)
+            weights = (exact or {}).get(pending.serial)
+            self._apply_one(pending, production, weights, result)
         return result
 
     # --- one reading ------------------------------------------------------------------
     def _apply_one(
-        self, reading: _Pending, production: Mapping[date, int] | None, result: UpdateResult
+        self,
+        reading: _Pending,
+        production: Mapping[date, int] | None,
+        own_days: Mapping[date, int] | None,
+        result: UpdateResult,
     ) -> None:
         serial, iso_day = reading.serial, _iso(reading.day)
         days = self.history.micros.get(serial)
@@ -212,6 +231,7 @@ class DailyEnergyUpdate:
                 previous_day=previous_day,
                 reading=reading,
                 production=production,
+                own_days=own_days,
                 result=result,
             )
 
@@ -276,6 +296,7 @@ class DailyEnergyUpdate:
         previous_day: date,
         reading: _Pending,
         production: Mapping[date, int] | None,
+        own_days: Mapping[date, int] | None,
         result: UpdateResult,
     ) -> None:
         before = int(days[_iso(previous_day)]["lifetime_energy"])
@@ -292,16 +313,30 @@ class DailyEnergyUpdate:
             }
             result.changed_days.add(iso_last)
             return
-        parts = split_exactly(delta, gap_weights(span, production))
+        exact = own_days is not None and sum(own_days.get(day, -1) for day in span) == delta
+        if own_days is not None and not exact:
+            result.warnings.append(
+                f"serial {serial}: its telemetry for {_iso(span[0])}..{iso_last} does not add up "
+                "to its lifetime counter; the gap is split by it and marked estimated"
+            )
+        weights = (
+            [float(own_days.get(day, 0)) for day in span]
+            if own_days is not None
+            else gap_weights(span, production)
+        )
+        parts = split_exactly(delta, weights)
         running = before
         for day, part in zip(span, parts, strict=True):
             running += part
-            days[_iso(day)] = {
+            entry: DayEntry = {
                 "daily_energy": part,
                 "lifetime_energy": running % WRAP_WH if running >= WRAP_WH else running,
-                "estimated": True,
             }
+            if not exact:
+                entry["estimated"] = True
+            days[_iso(day)] = entry
             result.changed_days.add(_iso(day))
         days[iso_last]["lifetime_energy"] = reading.lifetime_wh
         days[iso_last]["last_report"] = reading.epoch
-        result.estimated_days[serial] = [_iso(day) for day in span]
+        filled = result.exact_days if exact else result.estimated_days
+        filled[serial] = [_iso(day) for day in span]

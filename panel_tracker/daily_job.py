@@ -14,20 +14,28 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .config import Config
 from .daily_energy import DailyEnergyUpdate, Reading, UpdateResult
+from .enlighten import EnlightenError, PlanNotAllowedError
 from .errors import ConfigError, PanelTrackerError
 from .files import run_lock
 from .history import History, load_history, save_history
+from .jwt_expiry import jwt_expiry
 
 logger = logging.getLogger(__name__)
 
 # A serial silent for longer than this is taken as retired (replaced), not as a fault.
 RETIRED_AFTER_DAYS = 30
+# Warn this long before the refresh token dies: after that only the homeowner can fix it.
+REFRESH_WARNING_DAYS = 7
+# A free plan's "no per-micro telemetry" is remembered this long, then asked again
+# (users upgrade); each ask costs one call.
+PLAN_RECHECK_DAYS = 90
+TELEMETRY_WINDOW_DAYS = 7
 
 
 class SystemDetails(Protocol):
@@ -42,6 +50,9 @@ class EnlightenSource(Protocol):
     def inverter_readings(self) -> Sequence[Reading]: ...
     def system(self) -> SystemDetails: ...
     def energy_lifetime(self, start: date, end: date) -> dict[date, int]: ...
+    def micro_daily_telemetry(
+        self, serial: str, start: date, *, tz: ZoneInfo | None = None
+    ) -> dict[date, int]: ...
 
 
 @dataclass
@@ -59,6 +70,7 @@ class DailyRun:
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)
 
     def summary_lines(self) -> list[str]:
         headline = (
@@ -95,10 +107,8 @@ def resolve_timezone(config: Config, history: History, source: EnlightenSource) 
 
 
 def _fetch_production(
-    source: EnlightenSource, span: tuple[date, date] | None, run: DailyRun
+    source: EnlightenSource, span: tuple[date, date], run: DailyRun
 ) -> dict[date, int] | None:
-    if span is None:
-        return None
     try:
         return source.energy_lifetime(*span)
     except PanelTrackerError as exc:
@@ -145,13 +155,79 @@ def _account(history: History, run: DailyRun, update: UpdateResult) -> None:
             f"gap: {first}..{last} ({length} days, {panels} panels) split by the system's "
             "daily production, marked estimated"
         )
+    if update.exact_days:
+        run.notes.append(
+            f"gap filled exactly from per-micro telemetry for {len(update.exact_days)} panels"
+        )
 
 
-def update_history(config: Config, source: EnlightenSource) -> tuple[History, DailyRun]:
+def _warn_if_refresh_token_expires_soon(config: Config, run: DailyRun, now: datetime) -> None:
+    expires = jwt_expiry(config.refresh_token)
+    if expires is None or expires - now > timedelta(days=REFRESH_WARNING_DAYS):
+        return
+    days_left = max((expires - now).days, 0)
+    message = (
+        f"the Enlighten refresh token expires on {expires:%Y-%m-%d %H:%M} UTC "
+        f"(in {days_left} days); after that the job stops until you run "
+        "`python enlightenAPI_v4.py authorize`: do it now, or make sure the job runs daily"
+    )
+    run.warnings.append(message)
+    run.alerts.append(f"{config.name}: {message}")
+
+
+def _fetch_exact_days(
+    source: EnlightenSource,
+    history: History,
+    gaps: dict[str, tuple[date, date]],
+    *,
+    tz: ZoneInfo,
+    run: DailyRun,
+    today: str,
+) -> dict[str, dict[date, int]]:
+    """Paid plans: each gap serial's own days from its telemetry, 7 days a call.
+
+    The free plan answers 401: that is remembered so later gaps cost no extra call.
+    """
+    if not gaps:
+        return {}
+    system = history.section("system")
+    verdict = system.get("per_micro_telemetry")
+    if isinstance(verdict, dict) and verdict.get("available") is False:
+        checked = str(verdict.get("checked", ""))
+        recheck = (date.fromisoformat(today) - timedelta(days=PLAN_RECHECK_DAYS)).isoformat()
+        if checked >= recheck:
+            return {}
+    exact: dict[str, dict[date, int]] = {}
+    try:
+        for serial, (first, last) in sorted(gaps.items()):
+            days: dict[date, int] = {}
+            start = first
+            while start <= last:
+                days.update(source.micro_daily_telemetry(serial, start, tz=tz))
+                start += timedelta(days=TELEMETRY_WINDOW_DAYS)
+            exact[serial] = days
+    except PlanNotAllowedError:
+        system["per_micro_telemetry"] = {"available": False, "checked": today}
+        run.notes.append(
+            "per-micro telemetry needs a paid Enphase plan: gaps are estimated "
+            f"(remembered; asked again after {PLAN_RECHECK_DAYS} days)"
+        )
+        return {}
+    except EnlightenError as exc:
+        run.warnings.append(f"per-micro telemetry unavailable ({exc}); the gap is estimated")
+        return exact
+    system["per_micro_telemetry"] = {"available": True, "checked": today}
+    return exact
+
+
+def update_history(
+    config: Config, source: EnlightenSource, *, now: datetime | None = None
+) -> tuple[History, DailyRun]:
     """Steps up to the saved history: the part that must succeed for exit status 0 or 1."""
     run = DailyRun(system=f"{config.name} (system {config.system_id})")
     history = load_history(config.history_path)
     source.ensure_fresh_token()
+    _warn_if_refresh_token_expires_soon(config, run, now or datetime.now(timezone.utc))
     tz = resolve_timezone(config, history, source)
     readings = source.inverter_readings()
     if not readings:
@@ -160,8 +236,19 @@ def update_history(config: Config, source: EnlightenSource) -> tuple[History, Da
             "check system_id in the config"
         )
     update = DailyEnergyUpdate(history, readings, tz)
-    production = _fetch_production(source, update.production_span(), run)
-    result = update.apply(production)
+    gaps = update.gaps()
+    exact = _fetch_exact_days(
+        source, history, gaps, tz=tz, run=run, today=update.local_day() or ""
+    )
+    estimated = {serial: span for serial, span in gaps.items() if serial not in exact}
+    production = None
+    if estimated:
+        span = (
+            min(first for first, _ in estimated.values()),
+            max(last for _, last in estimated.values()),
+        )
+        production = _fetch_production(source, span, run)
+    result = update.apply(production, exact)
     save_history(config.history_path, history)
     run.day = result.day
     run.update = result

@@ -248,3 +248,86 @@ def test_config_from_environment_and_paths_relative_to_config(tmp_path, enlighte
     result = run_script("run_inverter_daily_stats.py", env={"ENLIGHTEN_CONFIG": str(config)})
     assert result.returncode == 0, result.stderr
     assert (folder / "mydata" / f"inverter_daily_data-{emulator.site.system_id}.json").exists()
+
+
+def test_paid_plan_fills_a_five_night_gap_exactly_from_telemetry(tmp_path, enlighten, capsys):
+    emulator = enlighten(SiteScenario.healthy(), plan="kilowatt")
+    site = emulator.site
+    config = write_config(tmp_path, emulator)
+    for offset in (0, 1):
+        night(emulator, offset)
+        assert job(config, capsys)[0] == 0
+    emulator.reset_calls()
+    night(emulator, 7)
+    code, output = job(config, capsys)
+    assert code == 0, output
+    assert emulator.count("/telemetry") == 24  # one 7-day window per micro
+    assert emulator.count("energy_lifetime") == 0
+    history = history_of(config)
+    for serial in history.serials():
+        for offset in range(2, 8):
+            day = site.days()[0] + timedelta(days=offset)
+            assert history.daily(serial, day.isoformat()) == site.truth_daily(serial, day)
+            assert not history.is_estimated(serial, day.isoformat())
+    assert "exactly from per-micro telemetry" in output
+
+
+def test_free_plan_estimates_and_asks_for_telemetry_only_once(tmp_path, enlighten, capsys):
+    emulator = enlighten(SiteScenario.healthy(), plan="watt")
+    config = write_config(tmp_path, emulator)
+    night(emulator, 0)
+    assert job(config, capsys)[0] == 0
+    emulator.reset_calls()
+    night(emulator, 3)
+    code, output = job(config, capsys)
+    assert code == 0, output
+    assert emulator.count("/telemetry") == 1  # the first 401 tells the plan
+    assert emulator.count("energy_lifetime") == 1
+    assert "paid Enphase plan" in output
+    emulator.reset_calls()
+    night(emulator, 6)
+    assert job(config, capsys)[0] == 0
+    assert emulator.count("/telemetry") == 0  # remembered: no second 401
+    assert emulator.count("energy_lifetime") == 1
+    history = history_of(config)
+    day = (emulator.site.days()[0] + timedelta(days=5)).isoformat()
+    assert all(history.is_estimated(serial, day) for serial in history.serials())
+
+
+def test_warns_a_week_before_the_refresh_token_dies(tmp_path, enlighten, capsys):
+    emulator = enlighten(SiteScenario.healthy())
+    config = write_config(tmp_path, emulator)
+    access, refresh = emulator.issue_tokens(refresh_expires_in=5 * 86400)
+    raw = json.loads(config.read_text())
+    raw.update(access_token=access, refresh_token=refresh)
+    config.write_text(json.dumps(raw))
+    night(emulator, 0)
+    code, output = job(config, capsys)
+    assert code == 0
+    assert "refresh token expires on" in output and "authorize" in output
+
+
+def test_two_systems_one_failing_the_other_is_updated_and_status_is_1(tmp_path, enlighten, capsys):
+    good_emulator = enlighten(SiteScenario.healthy())
+    folder = tmp_path / "configs"
+    (folder / "a").mkdir(parents=True)
+    good = write_config(folder / "a", good_emulator, name="Good house", data_dir="data-a")
+    good.rename(folder / "a.json")
+    bad_emulator = enlighten(SiteScenario.healthy(seed=7))
+    (folder / "b").mkdir()
+    bad = write_config(folder / "b", bad_emulator, name="Broken house", data_dir="data-b")
+    bad.rename(folder / "b.json")
+    bad_emulator.inject_fault("inverters_summary", 403, count=10)
+    (folder / "notes.json").write_text('{"not": "a config"}')
+    night(good_emulator, 0)
+    night(bad_emulator, 0)
+    code = run_inverter_daily_stats.main(["--config", str(folder)])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "Good house" in out
+    assert err.count("error:") == 1 and "b.json" in err
+    assert (folder / "data-a" / f"inverter_daily_data-{good_emulator.site.system_id}.json").exists()
+    assert not list((folder / "data-b").glob("inverter_daily_data-*.json"))
+    assert_no_secrets(
+        out + err, config_secrets(folder / "a.json") + config_secrets(folder / "b.json")
+    )
