@@ -84,3 +84,79 @@ def test_a_second_run_while_one_holds_the_lock_exits_1_clearly(tmp_path):
         )
     assert result.returncode == 1
     assert "still running" in result.stderr
+
+
+FAKE_CRONTAB = """#!/bin/sh
+# A stand-in for crontab(1): the table lives in $CRONTAB_FILE.
+if [ "$1" = "-l" ]; then
+    [ -f "$CRONTAB_FILE" ] || { echo "no crontab for $USER" >&2; exit 1; }
+    cat "$CRONTAB_FILE"
+elif [ "$1" = "-" ]; then
+    cat > "$CRONTAB_FILE"
+else
+    exit 2
+fi
+"""
+
+
+def test_install_cron_twice_leaves_one_line_and_keeps_the_others(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "crontab"
+    fake.write_text(FAKE_CRONTAB)
+    fake.chmod(0o755)
+    table = tmp_path / "crontab.txt"
+    table.write_text("MAILTO=me@example.com\n30 2 * * * /usr/bin/backup\n")
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path), "CRONTAB_FILE": str(table)}
+
+    def install(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(WRAPPER), "--install-cron", *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    assert install().returncode == 0
+    first = table.read_text().splitlines()
+    assert first[:2] == ["MAILTO=me@example.com", "30 2 * * * /usr/bin/backup"]
+    assert first[2].startswith(f"0 4 * * * {WRAPPER}")
+    result = install("04:30", "--config", "/srv/solar/my config.json")
+    assert result.returncode == 0, result.stderr
+    lines = table.read_text().splitlines()
+    ours = [line for line in lines if str(WRAPPER) in line]
+    assert len(ours) == 1 and len(lines) == 3
+    assert ours[0].startswith("30 4 * * * ") and "my\\ config.json" in ours[0]
+    bad = install("25:00")
+    assert bad.returncode == 2
+    assert "use HH:MM" in bad.stderr
+    assert table.read_text().splitlines() == lines
+
+
+def test_log_rotates_past_its_size_keeping_five(tmp_path):
+    log = tmp_path / "daily.log"
+    log.write_text("x" * 2000)
+    for n in range(1, 6):
+        (tmp_path / f"daily.log.{n}").write_text(f"old {n}")
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "LOG_FILE": str(log),
+        "LOG_MAX_BYTES": "1000",
+    }
+    subprocess.run(
+        [str(WRAPPER), "--config", str(tmp_path / "none.json")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (tmp_path / "daily.log.1").read_text() == "x" * 2000
+    assert (tmp_path / "daily.log.5").read_text() == "old 4"
+    assert not (tmp_path / "daily.log.6").exists()
+    assert "none.json not found" in log.read_text()
