@@ -66,6 +66,9 @@ class SiteScenario:
     wrap: int | None = 6  # panel whose counter starts WRAP_HEADROOM_WH below WRAP_WH
     reset: tuple[int, int] | None = (20, 150)  # (panel, offset): reported counter restarts
     ghost_duplicate: bool = True  # panel 1's serial also appears, stale, on the second gateway
+    # Added to every original micro's starting counter: a system already years old, as an
+    # upgraded installation of the original script is.
+    initial_lifetime_wh: int = 0
     iso_dates_on: int = 1  # the last panels give last_report_date as ISO-8601 text
     int_power_on: int = 1  # the panels before those give power_produced as a bare integer
 
@@ -164,7 +167,8 @@ class SimulatedSite:
         micros: list[_Micro] = []
         for panel in range(sc.n_panels):
             envoy = self.envoys[0 if panel < sc.n_panels // 2 else 1]
-            end_day, dead_from, initial = sc.days, sc.days, rng.randrange(0, 40)
+            end_day, dead_from = sc.days, sc.days
+            initial = sc.initial_lifetime_wh + rng.randrange(0, 40)
             if sc.failing is not None and panel == sc.failing[0]:
                 end_day = min(sc.replacement_offset or sc.days, sc.days)
                 dead_from = min(sc.failing[2], end_day)
