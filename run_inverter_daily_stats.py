@@ -12,6 +12,7 @@ import functools
 import sys
 from pathlib import Path
 
+from panel_tracker.alerts import alert_secrets, ping_healthcheck
 from panel_tracker.cli import (
     EXIT_FAILED,
     EXIT_OK,
@@ -23,6 +24,7 @@ from panel_tracker.cli import (
 from panel_tracker.config import default_config_path, expand_config_paths, load_config
 from panel_tracker.daily_job import run_daily_job
 from panel_tracker.enlighten import EnlightenClient
+from panel_tracker.errors import PanelTrackerError
 
 SCRIPT_DIR = Path(__file__).resolve().parent
 
@@ -53,14 +55,21 @@ def build_parser() -> argparse.ArgumentParser:
 def run_one_system(config_path: Path, args: argparse.Namespace) -> int:
     config = load_config(config_path)
     register_secrets(config.secrets)
-    client = EnlightenClient.from_config(config)
-    register_secrets(client.secrets)  # tokens issued during this run, too
-    run = run_daily_job(config, client, push_sheet=not args.no_sheet)
+    register_secrets(lambda: alert_secrets(config))
+    try:
+        client = EnlightenClient.from_config(config)
+        register_secrets(client.secrets)  # tokens issued during this run, too
+        run = run_daily_job(config, client, push_sheet=not args.no_sheet)
+    except PanelTrackerError as exc:
+        # The dead-man's switch hears about a failed night too, not only about silence.
+        ping_healthcheck(config, success=False, message=str(exc))
+        raise
     for line in run.summary_lines():
         if not args.quiet or line.startswith("  warning"):
             print(line)
     for failure in run.failures:
         print(f"error: {failure}", file=sys.stderr)
+    ping_healthcheck(config, success=not run.failures, message="\n".join(run.summary_lines()))
     return EXIT_FAILED if run.failures else EXIT_OK
 
 

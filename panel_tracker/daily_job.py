@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .config import Config
 from .daily_energy import DailyEnergyUpdate, Reading, UpdateResult
+from .daily_health import HealthOutcome, announce, judge_panels, system_alert
 from .enlighten import EnlightenError, PlanNotAllowedError
 from .errors import ConfigError, PanelTrackerError
 from .files import run_lock
@@ -70,7 +71,7 @@ class DailyRun:
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
-    alerts: list[str] = field(default_factory=list)
+    health: HealthOutcome = field(default_factory=HealthOutcome)
 
     def summary_lines(self) -> list[str]:
         headline = (
@@ -80,6 +81,7 @@ class DailyRun:
         if self.unknown:
             headline += f" ({self.unknown} with an unknown day)"
         lines = [headline]
+        lines += [f"  {line}" for line in self.health.lines]
         lines += [f"  warning: {w}" for w in self.warnings]
         lines += [f"  {n}" for n in self.notes]
         return lines
@@ -161,7 +163,9 @@ def _account(history: History, run: DailyRun, update: UpdateResult) -> None:
         )
 
 
-def _warn_if_refresh_token_expires_soon(config: Config, run: DailyRun, now: datetime) -> None:
+def _warn_if_refresh_token_expires_soon(
+    config: Config, history: History, run: DailyRun, now: datetime
+) -> None:
     expires = jwt_expiry(config.refresh_token)
     if expires is None or expires - now > timedelta(days=REFRESH_WARNING_DAYS):
         return
@@ -172,7 +176,11 @@ def _warn_if_refresh_token_expires_soon(config: Config, run: DailyRun, now: date
         "`python enlightenAPI_v4.py authorize`: do it now, or make sure the job runs daily"
     )
     run.warnings.append(message)
-    run.alerts.append(f"{config.name}: {message}")
+    system = history.section("system")
+    # Alert once per token, not every night of its last week.
+    if system.get("refresh_expiry_alerted") != expires.isoformat():
+        system["refresh_expiry_alerted"] = expires.isoformat()
+        run.health.events.append(system_alert(None, f"{config.name}: {message}"))
 
 
 def _fetch_exact_days(
@@ -227,7 +235,6 @@ def update_history(
     run = DailyRun(system=f"{config.name} (system {config.system_id})")
     history = load_history(config.history_path)
     source.ensure_fresh_token()
-    _warn_if_refresh_token_expires_soon(config, run, now or datetime.now(timezone.utc))
     tz = resolve_timezone(config, history, source)
     readings = source.inverter_readings()
     if not readings:
@@ -237,9 +244,7 @@ def update_history(
         )
     update = DailyEnergyUpdate(history, readings, tz)
     gaps = update.gaps()
-    exact = _fetch_exact_days(
-        source, history, gaps, tz=tz, run=run, today=update.local_day() or ""
-    )
+    exact = _fetch_exact_days(source, history, gaps, tz=tz, run=run, today=update.local_day() or "")
     estimated = {serial: span for serial, span in gaps.items() if serial not in exact}
     production = None
     if estimated:
@@ -249,6 +254,11 @@ def update_history(
         )
         production = _fetch_production(source, span, run)
     result = update.apply(production, exact)
+    _warn_if_refresh_token_expires_soon(config, history, run, now or datetime.now(timezone.utc))
+    token_events = run.health.events
+    run.health = judge_panels(config, history)
+    run.health.events[:0] = token_events
+    run.warnings.extend(run.health.warnings)
     save_history(config.history_path, history)
     run.day = result.day
     run.update = result
@@ -262,6 +272,10 @@ def run_daily_job(config: Config, source: EnlightenSource, *, push_sheet: bool =
         history, run = update_history(config, source)
         run.notes.append(f"history: {config.history_path}")
         _push_sheet(config, history, run, enabled=push_sheet)
+        run.warnings.extend(announce(config, history, run.health, system_name=config.name))
+        report_dir = config.path_setting("report_dir")
+        if report_dir is not None:
+            run.notes.append(f"report: {report_dir / 'index.html'}")
     return run
 
 

@@ -8,7 +8,10 @@ job runs each night exactly as cron would. Output goes to ``demo_output/`` (git-
 from __future__ import annotations
 
 import logging
+import os
 import statistics
+import sys
+import webbrowser
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -38,6 +41,12 @@ def demo_scenario() -> SiteScenario:
 def write_demo_config(folder: Path, emulator: EnlightenEmulator, site: SimulatedSite) -> Path:
     # An expired access token, so the first night shows the refresh and the saved rotation.
     access, refresh = emulator.issue_tokens(access_expires_in=-60)
+    first_day = site.days()[0]
+    installed = sorted(
+        (s for s in site.serials if site.truth_daily(s, first_day) is not None),
+        key=lambda s: site.panel_of[s],
+    )
+    site_serials = installed
     config = {
         "name": "Demo house",
         "system_id": str(site.system_id),
@@ -49,6 +58,9 @@ def write_demo_config(folder: Path, emulator: EnlightenEmulator, site: Simulated
         "refresh_token": refresh,
         "spreadsheet_id": "",
         "data_dir": "data",
+        "report_dir": "report",
+        # The panels as they sit on the roof: two rows of twelve.
+        "panel_layout": [site_serials[:12], site_serials[12:24]],
     }
     path = folder / "enlighten_v4_config.json"
     atomic_write_json(path, config, mode=SECRET_FILE_MODE, indent=4)
@@ -93,6 +105,7 @@ def run_demo(*, quiet: bool = False, out: Callable[[str], None] = print) -> int:
         first = site.days()[0]
         # Each night's own summary line is printed below; the client's progress is noise here.
         logging.getLogger("panel_tracker").setLevel(logging.WARNING)
+        last_run: DailyRun | None = None
         for night in range(NIGHTS):
             day = first + timedelta(days=night)
             if night in MISSED_NIGHTS:
@@ -101,6 +114,7 @@ def run_demo(*, quiet: bool = False, out: Callable[[str], None] = print) -> int:
                 continue
             emulator.set_sim_time(emulator.night_of(day))
             run = run_daily_job(config, EnlightenClient.from_config(config), push_sheet=False)
+            last_run = run
             if not quiet:
                 out(_night_line(day, run))
         history = load_history(config.history_path)
@@ -112,14 +126,32 @@ def run_demo(*, quiet: bool = False, out: Callable[[str], None] = print) -> int:
     for line in last_week_table(history, last_days, names):
         out("  " + line)
     out("")
+    out("Panel health on the last night:")
+    for line in last_run.health.lines if last_run else []:
+        out("  " + line)
+    out("")
     out(f"API calls for {NIGHTS - len(MISSED_NIGHTS)} runs: {calls}")
     out(f"History file: {config.history_path}")
+    report = DEMO_DIR / "report" / "index.html"
+    out(f"Report:       {report.as_uri()}")
+    _open_in_browser(report)
     return 0
+
+
+def _open_in_browser(page: Path) -> None:
+    # Only where a person sits at a screen: never in CI, never a text browser over SSH.
+    if os.environ.get("CI") or not sys.stdout.isatty():
+        return
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        return
+    webbrowser.open(page.as_uri())
 
 
 def _night_line(day: date, run: DailyRun) -> str:
     extras = [w for w in run.warnings] + [
-        n for n in run.notes if not n.startswith(("history:", "Google Sheet"))
+        n for n in run.notes if not n.startswith(("history:", "Google Sheet", "report:"))
     ]
     text = f"  {day}  {run.total_wh:>7,} Wh  {run.reporting:>2}/{run.expected} panels"
     return text + ("  " + "; ".join(extras) if extras else "")

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Write the panel health report: an HTML page with charts that opens in any browser.
+
+    python panel_report.py [--config PATH] [--out DIR] [--days N] [-q|-v]
+
+The page goes to ``--out``, else the config's ``report_dir``, else ``report/`` beside the
+config; its path is printed last. Exit status: 0 written, 1 failed, 2 usage or config error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from panel_tracker.cli import (
+    EXIT_OK,
+    add_common_arguments,
+    register_secrets,
+    run_script,
+    setup_logging,
+)
+from panel_tracker.config import default_config_path, load_config
+from panel_tracker.errors import PanelTrackerError, UsageError
+from panel_tracker.health import HealthSettings, assess, panel_watts_from_config
+from panel_tracker.history import load_history
+from panel_tracker.report import write_report
+
+SCRIPT_DIR = Path(__file__).resolve().parent
+DEFAULT_DAYS = 30
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="Write the panel health report (HTML + PNG charts) from the history file.",
+    )
+    add_common_arguments(parser)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="folder for index.html and the charts (default: the config's report_dir, "
+        "else report/ beside the config)",
+    )
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=DEFAULT_DAYS,
+        help=f"days shown in the charts (default {DEFAULT_DAYS})",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(quiet=args.quiet, verbose=args.verbose)
+
+    def body() -> int:
+        if args.days < 1:
+            raise UsageError("--days must be 1 or more")
+        config = load_config(args.config or default_config_path(SCRIPT_DIR))
+        register_secrets(config.secrets)
+        settings = HealthSettings.from_config(config)
+        panel_watts = panel_watts_from_config(config)
+        if not config.history_path.exists():
+            raise PanelTrackerError(
+                f"no history at {config.history_path} yet; run run_inverter_daily_stats.py first"
+            )
+        history = load_history(config.history_path)
+        report = assess(history, settings, panel_watts=panel_watts)
+        out_dir = args.out.expanduser() if args.out else config.path_setting("report_dir", "report")
+        assert out_dir is not None  # a default is given
+        index = write_report(history, report, config, out_dir, days=args.days)
+        if not args.quiet:
+            for line in report.summary_lines():
+                print(line)
+        print(index)
+        return EXIT_OK
+
+    return run_script(body, verbose=args.verbose)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

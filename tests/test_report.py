@@ -1,0 +1,194 @@
+"""The HTML report: it parses, every chart exists and is used, the weak panel comes first.
+
+Driven through ``panel_report.main(argv)`` as a user runs it, plus ``write_report`` directly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+import panel_report
+from panel_tracker.config import load_config
+from panel_tracker.health import HealthSettings, assess
+from panel_tracker.history import History, save_history
+from panel_tracker.report import write_report
+from sandbox.health_bench import synthetic_history, synthetic_serials
+
+SYSTEM_ID = "4130271"
+SERIALS = synthetic_serials(12)
+WEAK = SERIALS[7]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+class PageParser(HTMLParser):
+    """Collects what the tests look at: images, links, table rows, layout cells, open tags."""
+
+    VOID: ClassVar[set[str]] = {"meta", "img", "br", "link", "input", "hr"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[str] = []
+        self.urls: list[str] = []
+        self.rows: list[str] = []
+        self.cells: list[tuple[str, str]] = []  # (serial, css class)
+        self.stack: list[str] = []
+        self.mismatched: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "img":
+            self.images.append(found.get("src") or "")
+        for key in ("src", "href"):
+            if found.get(key):
+                self.urls.append(found[key] or "")
+        if tag == "tr" and found.get("data-serial"):
+            self.rows.append(found["data-serial"] or "")
+        if tag == "div" and found.get("data-serial"):
+            self.cells.append((found["data-serial"] or "", found.get("class") or ""))
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.VOID:
+            return
+        if not self.stack or self.stack.pop() != tag:
+            self.mismatched.append(tag)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parse(path: Path) -> PageParser:
+    parser = PageParser()
+    parser.feed(path.read_text(encoding="utf-8"))
+    parser.close()
+    assert parser.stack == [] and parser.mismatched == [], "unbalanced HTML"
+    return parser
+
+
+def write_setup(tmp_path: Path, history: History, **config: Any) -> Path:
+    raw = {"name": "Test <house>", "system_id": SYSTEM_ID, "panel_watts": 400, **config}
+    path = tmp_path / "enlighten_v4_config.json"
+    path.write_text(json.dumps(raw))
+    save_history(tmp_path / "data" / f"inverter_daily_data-{SYSTEM_ID}.json", history)
+    return path
+
+
+def shaded_history() -> History:
+    history = synthetic_history(days=45, faults=[(7, 30, None, 0.12)])
+    for serial in SERIALS:  # a missed night: estimated days, shown as such
+        history.micros[serial]["2025-07-10"]["estimated"] = True
+    return history
+
+
+def check_page(index: Path) -> PageParser:
+    page = parse(index)
+    folder = index.parent
+    assert page.images, "no charts"
+    for src in page.images:
+        assert not src.startswith(("http:", "https:", "//", "/")), src
+        chart = folder / src
+        assert chart.is_file() and chart.read_bytes().startswith(PNG_MAGIC), src
+    on_disk = {p.name for p in folder.glob("*.png")}
+    assert on_disk == set(page.images), "every chart file is referenced, and only those"
+    text = index.read_text(encoding="utf-8")
+    assert "http://" not in text and "https://" not in text and "<script" not in text
+    assert all(not u.startswith(("http", "//")) for u in page.urls)
+    assert 'name="viewport"' in text
+    return page
+
+
+def test_report_script_writes_a_page_with_the_weak_panel_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_setup(tmp_path, shaded_history())
+    assert panel_report.main(["--config", str(config)]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    index = tmp_path / "report" / "index.html"
+    assert out[-1] == str(index)
+    assert out[0].startswith(f"panel {WEAK} weak since 2025-07-01")
+    page = check_page(index)
+    assert page.rows[0] == WEAK
+    assert sorted(page.rows) == SERIALS
+    weak_cells = [serial for serial, css in page.cells if "weak" in css.split()]
+    assert weak_cells == [WEAK]
+    assert sorted(s for s, _ in page.cells) == SERIALS  # the grid in serial order
+    text = " ".join(page.text)
+    assert "1 panel needs attention" in text and "Test <house>" in text
+    assert "~" in text  # the estimated day is marked
+    assert os.stat(index).st_mode & 0o777 == 0o644  # a report may be served as it is
+
+
+def test_report_follows_the_configured_layout(tmp_path: Path) -> None:
+    layout = [
+        [SERIALS[7], SERIALS[1], None, SERIALS[2]],
+        [SERIALS[3], "", SERIALS[4]],
+        ["999999999999"],
+    ]
+    config_path = write_setup(tmp_path, shaded_history(), panel_layout=layout)
+    config = load_config(config_path)
+    history = History(
+        json.loads((tmp_path / "data" / f"inverter_daily_data-{SYSTEM_ID}.json").read_text())
+    )
+    report = assess(history, HealthSettings(), panel_watts=400)
+    index = write_report(history, report, config, tmp_path / "out", days=20)
+    page = check_page(index)
+    assert [s for s, _ in page.cells] == [
+        SERIALS[7],
+        SERIALS[1],
+        SERIALS[2],
+        SERIALS[3],
+        SERIALS[4],
+        "999999999999",
+    ]
+    assert dict(page.cells)["999999999999"].endswith("none")
+    html_text = index.read_text()
+    assert html_text.count('class="cell gap"') == 1 + 2 + 3  # gaps and short rows padded
+    assert "Not in panel_layout: " in html_text and SERIALS[5] in html_text
+
+
+def test_out_dir_options_and_stale_charts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_setup(tmp_path, shaded_history(), report_dir="site/health")
+    stale = tmp_path / "site" / "health" / "chart-old-panel.png"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(PNG_MAGIC)
+    keep = stale.parent / "photo.png"
+    keep.write_bytes(PNG_MAGIC)
+    assert panel_report.main(["--config", str(config), "-q", "--days", "10"]) == 0
+    assert capsys.readouterr().out == f"{tmp_path / 'site' / 'health' / 'index.html'}\n"
+    assert not stale.exists() and keep.exists()  # only our own old charts are removed
+    assert panel_report.main(["--config", str(config), "-q", "--out", str(tmp_path / "x")]) == 0
+    check_page(tmp_path / "x" / "index.html")
+
+
+def test_healthy_array_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_setup(tmp_path, synthetic_history(days=10))
+    assert panel_report.main(["--config", str(config)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith("all 12 panels ok")
+    page = check_page(tmp_path / "report" / "index.html")
+    assert "All panels ok" in " ".join(page.text)
+    assert all(css.endswith("ok") for _, css in page.cells)
+
+
+def test_missing_history_and_bad_arguments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "enlighten_v4_config.json"
+    config.write_text(json.dumps({"system_id": SYSTEM_ID}))
+    assert panel_report.main(["--config", str(config)]) == 1
+    assert "run run_inverter_daily_stats.py first" in capsys.readouterr().err
+    assert panel_report.main(["--config", str(config), "--days", "0"]) == 2
+    assert panel_report.main(["--config", str(tmp_path / "nope.json")]) == 2
+    config.write_text(json.dumps({"system_id": SYSTEM_ID, "health": {"weak_ratio": 2}}))
+    assert panel_report.main(["--config", str(config)]) == 2
+    assert "weak_ratio" in capsys.readouterr().err
