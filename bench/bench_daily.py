@@ -24,6 +24,7 @@ from panel_tracker.daily_job import run_daily_job
 from panel_tracker.enlighten import EnlightenClient
 from panel_tracker.history import History, load_history, save_history
 from sandbox.enlighten_emulator import EnlightenEmulator
+from sandbox.health_bench import main as health_bench
 from sandbox.site import SimulatedSite, SiteScenario
 
 
@@ -124,6 +125,10 @@ def main() -> None:
     for panels, years in ((100, 1), (100, 5), (100, 10)):
         seconds, size = history_update_seconds(panels, years)
         print(f"  {panels} panels x {years:>2} years ({size / 1e6:5.1f} MB): {seconds:.3f} s")
+    print()
+    print("Panel health on a simulated year (detection delay after a fault crosses 10 % loss;")
+    print("false-alarm days on healthy panels):")
+    health_bench(seeds=(42, 7))
 
 
 if __name__ == "__main__":
