@@ -79,13 +79,18 @@ ensure_venv() {
     if [ -x "$VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
         return 0
     fi
-    if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
-        echo "error: $PYTHON is missing or older than 3.10; install Python 3.10+ or set PYTHON=" >&2
-        return 2
+    if [ ! -x "$VENV/bin/python" ]; then
+        if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+            echo "error: $PYTHON is missing or older than 3.10; install Python 3.10+ or set PYTHON=" >&2
+            return 2
+        fi
+        echo "setting up $VENV from requirements.txt (first run only) ..." >&2
+        "$PYTHON" -m venv "$VENV" || { echo "error: could not create $VENV" >&2; return 2; }
+    else
+        # An existing .venv is only topped up, never re-created with another Python.
+        echo "requirements.txt changed: updating $VENV ..." >&2
     fi
-    echo "setting up $VENV from requirements.txt (first run only) ..." >&2
-    "$PYTHON" -m venv "$VENV" \
-        && "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.txt \
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.txt \
         && echo "$want" > "$stamp" \
         || { echo "error: could not install requirements into $VENV; see the messages above" >&2; return 2; }
 }
