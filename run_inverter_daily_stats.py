@@ -21,10 +21,11 @@ from panel_tracker.cli import (
     run_script,
     setup_logging,
 )
-from panel_tracker.config import default_config_path, expand_config_paths, load_config
+from panel_tracker.config import Config, default_config_path, expand_config_paths, load_config
 from panel_tracker.daily_job import run_daily_job
 from panel_tracker.enlighten import EnlightenClient
 from panel_tracker.errors import PanelTrackerError
+from panel_tracker.sheets_transport import SheetsClient
 
 SCRIPT_DIR = Path(__file__).resolve().parent
 
@@ -52,6 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _sheets_client(config: Config) -> SheetsClient:
+    # No interactive Google authorization here: cron has nobody to open the address.
+    client = SheetsClient.from_config(config)
+    register_secrets(client.secrets)
+    return client
+
+
 def run_one_system(config_path: Path, args: argparse.Namespace) -> int:
     config = load_config(config_path)
     register_secrets(config.secrets)
@@ -59,7 +67,9 @@ def run_one_system(config_path: Path, args: argparse.Namespace) -> int:
     try:
         client = EnlightenClient.from_config(config)
         register_secrets(client.secrets)  # tokens issued during this run, too
-        run = run_daily_job(config, client, push_sheet=not args.no_sheet)
+        run = run_daily_job(
+            config, client, push_sheet=not args.no_sheet, sheets_client=_sheets_client
+        )
     except PanelTrackerError as exc:
         # The dead-man's switch hears about a failed night too, not only about silence.
         ping_healthcheck(config, success=False, message=str(exc))

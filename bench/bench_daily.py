@@ -25,6 +25,7 @@ from panel_tracker.enlighten import EnlightenClient
 from panel_tracker.history import History, load_history, save_history
 from sandbox.enlighten_emulator import EnlightenEmulator
 from sandbox.health_bench import main as health_bench
+from sandbox.sheets_bench import bench_sheet_calls
 from sandbox.site import SimulatedSite, SiteScenario
 
 
@@ -68,7 +69,7 @@ def enlighten_calls() -> list[tuple[str, int]]:
         raw["access_token"], _ = emulator.issue_tokens(access_expires_in=-1)
         config_path.write_text(json.dumps(raw))
         night(2, "daily run, access token expired")
-        night(4, "after 1 missed night")
+        night(4, "after 1 missed night (+1 plan probe, once)")
         night(10, "after 5 missed nights")
         night(41, "after 30 missed nights")
     return rows
@@ -117,7 +118,8 @@ def history_update_seconds(panels: int, years: int) -> tuple[float, int]:
 
 def main() -> None:
     print("Enlighten API calls per daily run (target: 1 data call; +1 token call only when")
-    print("the access token expired; +1 time-zone call on the first run; +1 for any gap):")
+    print("the access token expired; +1 time-zone call on the first run; +1 for any gap;")
+    print("the first gap also asks once whether the plan has per-micro telemetry):")
     for label, calls in enlighten_calls():
         print(f"  {label:<40} {calls}")
     print()
@@ -125,6 +127,10 @@ def main() -> None:
     for panels, years in ((100, 1), (100, 5), (100, 10)):
         seconds, size = history_update_seconds(panels, years)
         print(f"  {panels} panels x {years:>2} years ({size / 1e6:5.1f} MB): {seconds:.3f} s")
+    print()
+    print("Google Sheets calls per push (target: 1 read + 1 write; the original made 3 to 5):")
+    for label, calls in bench_sheet_calls().items():
+        print(f"  {label.replace('_', ' '):<40} {calls}")
     print()
     print("Panel health on a simulated year (detection delay after a fault crosses 10 % loss;")
     print("false-alarm days on healthy panels):")

@@ -12,7 +12,7 @@ kept and the script can still exit 1.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Protocol
@@ -26,6 +26,8 @@ from .errors import ConfigError, PanelTrackerError
 from .files import run_lock
 from .history import History, load_history, save_history
 from .jwt_expiry import jwt_expiry
+from .sheets import push_history, sheets_configured
+from .sheets_transport import SheetsClient
 
 logger = logging.getLogger(__name__)
 
@@ -266,12 +268,25 @@ def update_history(
     return history, run
 
 
-def run_daily_job(config: Config, source: EnlightenSource, *, push_sheet: bool = True) -> DailyRun:
-    """The whole job under the system's lock."""
+SheetsClientFactory = Callable[[Config], SheetsClient]
+
+
+def run_daily_job(
+    config: Config,
+    source: EnlightenSource,
+    *,
+    push_sheet: bool = True,
+    sheets_client: SheetsClientFactory = SheetsClient.from_config,
+) -> DailyRun:
+    """The whole job under the system's lock.
+
+    ``sheets_client`` builds the Sheets client only when a push is due (a script passes one
+    that registers the Google tokens for redaction).
+    """
     with run_lock(config.lock_path, wait_seconds=config.lock_wait_seconds):
         history, run = update_history(config, source)
         run.notes.append(f"history: {config.history_path}")
-        _push_sheet(config, history, run, enabled=push_sheet)
+        _push_sheet(config, history, run, enabled=push_sheet, sheets_client=sheets_client)
         run.warnings.extend(announce(config, history, run.health, system_name=config.name))
         report_dir = config.path_setting("report_dir")
         if report_dir is not None:
@@ -279,8 +294,33 @@ def run_daily_job(config: Config, source: EnlightenSource, *, push_sheet: bool =
     return run
 
 
-def _push_sheet(config: Config, history: History, run: DailyRun, *, enabled: bool) -> None:
+def _push_sheet(
+    config: Config,
+    history: History,
+    run: DailyRun,
+    *,
+    enabled: bool,
+    sheets_client: SheetsClientFactory,
+) -> None:
     if not enabled:
         run.notes.append("Google Sheet: skipped (--no-sheet)")
         return
-    run.notes.append("Google Sheet: push not configured yet (coming with the Sheets feature)")
+    if not sheets_configured(config):
+        run.notes.append(
+            "Google Sheet: not configured (set spreadsheet_id, or run "
+            "populate_google_sheet.py --init; see README)"
+        )
+        return
+    try:
+        result = push_history(config, history, service=sheets_client(config))
+    except PanelTrackerError as exc:
+        # The history is saved; the next run writes every day the sheet lacks.
+        run.failures.append(
+            f"Google Sheet push failed: {exc} (the history is saved; the next run fills the sheet)"
+        )
+        return
+    days = result.days_written
+    span = f"{days[0]}..{days[-1]}" if len(days) > 1 else (days[0] if days else "no day")
+    run.notes.append(
+        f"Google Sheet: {len(days)} day(s) written ({span}) in {result.api_calls} calls"
+    )

@@ -19,10 +19,13 @@ from pathlib import Path
 from panel_tracker.config import load_config
 from panel_tracker.daily_job import DailyRun, run_daily_job
 from panel_tracker.enlighten import EnlightenClient
+from panel_tracker.errors import PanelTrackerError
 from panel_tracker.files import SECRET_FILE_MODE, atomic_write_json
 from panel_tracker.history import History, load_history
 
 from .enlighten_emulator import EnlightenEmulator
+from .sheets_bench import attach_sheets_emulator, last_sheet_rows
+from .sheets_emulator import SheetsEmulator
 from .site import SimulatedSite, SiteScenario
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo_output"
@@ -56,7 +59,7 @@ def write_demo_config(folder: Path, emulator: EnlightenEmulator, site: Simulated
         "app_client_secret": emulator.client_secret,
         "access_token": access,
         "refresh_token": refresh,
-        "spreadsheet_id": "",
+        "spreadsheet_id": "<google sheet_id>",
         "data_dir": "data",
         "report_dir": "report",
         # The panels as they sit on the roof: two rows of twelve.
@@ -91,13 +94,35 @@ def last_week_table(history: History, days: list[str], layout_names: dict[str, s
     return lines
 
 
-def run_demo(*, quiet: bool = False, out: Callable[[str], None] = print) -> int:
+def _fresh_demo_dir() -> None:
+    # Every demo starts from nothing: its own history, sheet and tokens only.
     DEMO_DIR.mkdir(exist_ok=True)
-    for old in (DEMO_DIR / "data").glob("inverter_daily_data-*.json"):
+    for old in (DEMO_DIR / "data").glob("*.json"):
         old.unlink()
+    for name in ("sheets_state.json", "token.json"):
+        (DEMO_DIR / name).unlink(missing_ok=True)
+
+
+def _lay_out_sheet(config_path: Path, sheets: SheetsEmulator) -> None:
+    """The user's first step with Sheets: ``populate_google_sheet.py --init``."""
+    attach_sheets_emulator(config_path, sheets)
+    import populate_google_sheet  # noqa: PLC0415 - a top-level script, loaded for the demo
+
+    status = populate_google_sheet.main(["--config", str(config_path), "--init", "-q"])
+    if status != 0:
+        raise PanelTrackerError("the demo could not lay out the emulated Google Sheet")
+
+
+def run_demo(*, quiet: bool = False, out: Callable[[str], None] = print) -> int:
+    _fresh_demo_dir()
     site = SimulatedSite(demo_scenario())
-    with EnlightenEmulator(site) as emulator:
-        config = load_config(write_demo_config(DEMO_DIR, emulator, site))
+    with (
+        EnlightenEmulator(site) as emulator,
+        SheetsEmulator(DEMO_DIR / "sheets_state.json") as sheets,
+    ):
+        config_path = write_demo_config(DEMO_DIR, emulator, site)
+        _lay_out_sheet(config_path, sheets)
+        config = load_config(config_path)
         out(
             f"Demo: {site.name}, {len(site.serials)} micro-inverters on 2 gateways, "
             f"time zone {site.timezone}; sandbox at {emulator.url}"
@@ -113,12 +138,14 @@ def run_demo(*, quiet: bool = False, out: Callable[[str], None] = print) -> int:
                     out(f"  {day}  (job did not run this night)")
                 continue
             emulator.set_sim_time(emulator.night_of(day))
-            run = run_daily_job(config, EnlightenClient.from_config(config), push_sheet=False)
+            run = run_daily_job(config, EnlightenClient.from_config(config))
             last_run = run
             if not quiet:
                 out(_night_line(day, run))
         history = load_history(config.history_path)
         calls = emulator.count("/api/v4/") + emulator.count("/oauth/token")
+        sheet_calls = sheets.count()
+        sheet_rows = last_sheet_rows(sheets, str(config.spreadsheet_id))
     last_days = history.dates()[-7:]
     names = {serial: f"P{site.panel_of[serial] + 1:02d}" for serial in site.serials}
     out("")
@@ -130,7 +157,15 @@ def run_demo(*, quiet: bool = False, out: Callable[[str], None] = print) -> int:
     for line in last_run.health.lines if last_run else []:
         out("  " + line)
     out("")
-    out(f"API calls for {NIGHTS - len(MISSED_NIGHTS)} runs: {calls}")
+    out("The emulated Google Sheet's last rows (date, then Wh per serial):")
+    for line in sheet_rows:
+        out("  " + line[:150])
+    out("")
+    runs = NIGHTS - len(MISSED_NIGHTS)
+    out(
+        f"API calls for {runs} runs: Enlighten {calls}, Google Sheets {sheet_calls} "
+        "(including the one-time layout)"
+    )
     out(f"History file: {config.history_path}")
     report = DEMO_DIR / "report" / "index.html"
     out(f"Report:       {report.as_uri()}")
