@@ -687,6 +687,16 @@ class EnlightenClient:
                 "a paid plan (Kilowatt or above); the free Watt plan answers 401",
                 status=401,
             )
+        if response.status_code == 401 and "mismatch" in _error_detail(response).lower():
+            # "API Key - Client mismatch": a new token would be refused just the same.
+            raise AuthError(
+                self._redact(
+                    f"Enlighten {what} failed (HTTP 401: API Key - Client mismatch): "
+                    "app_api_key is not the API key of the application whose client id and "
+                    "tokens the config holds; copy the API key of that same application",
+                ),
+                status=401,
+            )
         if response.status_code == 401:
             logger.info("Enlighten: the access token was refused; refreshing once")
             self.refresh()

@@ -656,3 +656,12 @@ def test_a_lost_refresh_answer_is_not_retried_with_the_rotated_token(
         h.client.inverter_readings()
     assert emu.count("/oauth/token") == 1
     assert h.waits == []
+
+
+def test_a_wrong_api_key_is_named_without_a_pointless_refresh(emu: EnlightenEmulator) -> None:
+    h = harness(emu, api_key="not-the-key-of-this-app")
+    with pytest.raises(AuthError, match="API Key - Client mismatch") as caught:
+        h.client.inverter_readings()
+    assert "copy the API key" in str(caught.value)
+    assert emu.count("/oauth/token") == 0
+    assert h.saved == []
