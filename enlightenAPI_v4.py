@@ -18,7 +18,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from panel_tracker.authorize import exchange, load_setup_config, redirect_uri_of, setup_client
+from panel_tracker.authorize import exchange, redirect_uri_of, setup_client
 from panel_tracker.cli import (
     EXIT_OK,
     add_common_arguments,
@@ -27,7 +27,7 @@ from panel_tracker.cli import (
     run_script,
     setup_logging,
 )
-from panel_tracker.config import Config, default_config_path
+from panel_tracker.config import Config, default_config_path, read_config
 from panel_tracker.enlighten import (
     DEFAULT_REDIRECT_URI,
     AuthError,
@@ -119,7 +119,7 @@ def say(text: str = "") -> None:
 
 
 def run_authorize(args: argparse.Namespace) -> int:
-    config = load_setup_config(args.config or default_config_path(SCRIPT_DIR))
+    config = read_config(args.config or default_config_path(SCRIPT_DIR))
     register_secrets(config.secrets)
     client = setup_client(config)
     register_secrets(client.secrets)
@@ -157,7 +157,7 @@ def ask_code() -> str:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    config = load_setup_config(args.config or default_config_path(SCRIPT_DIR))
+    config = read_config(args.config or default_config_path(SCRIPT_DIR))
     register_secrets(config.secrets)
 
     def make_client(config_to_use: Config) -> EnlightenClient:

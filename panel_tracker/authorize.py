@@ -8,7 +8,7 @@ lock, so a job running at the same moment cannot save its own pair over it. A re
 leaves the config as it was.
 
 A config being set up may lack its ``system_id`` or tokens yet; ``authorize`` and ``check``
-load it anyway (``load_setup_config``, ``setup_client``) so a new user learns everything
+load it anyway (``config.read_config``, ``setup_client``) so a new user learns everything
 that is missing in one go.
 """
 
@@ -17,37 +17,17 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .config import Config
 from .enlighten import DEFAULT_REDIRECT_URI, EnlightenClient, TokenPair
-from .errors import ConfigError, DataFileError, UsageError
-from .files import read_json, run_lock
+from .errors import UsageError
+from .files import run_lock
 
 logger = logging.getLogger(__name__)
 
 APP_KEYS = ("app_api_key", "app_client_id", "app_client_secret")
-
-
-def load_setup_config(path: Path) -> Config:
-    """The config even when ``system_id`` or the tokens are not filled in yet.
-
-    Only a missing file, or one that is not a JSON object, is unusable here (``ConfigError``).
-    """
-    path = Path(path).expanduser().absolute()
-    if not path.exists():
-        raise ConfigError(
-            f"config file {path} not found; copy enlighten_v4_config.json there or pass --config"
-        )
-    try:
-        raw = read_json(path, what="config")
-    except DataFileError as exc:
-        raise ConfigError(str(exc)) from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: the config must be a JSON object")
-    return Config(path=path, raw=raw)
 
 
 def valid_system_id(config: Config) -> str | None:
@@ -57,27 +37,15 @@ def valid_system_id(config: Config) -> str | None:
 
 def setup_client(config: Config, **overrides: Any) -> EnlightenClient:
     """A client whose new tokens are saved into the config, even without a ``system_id``."""
-    system_id = valid_system_id(config)
-    if system_id is not None:
-        return EnlightenClient.from_config(config, **overrides)
-    config.require(*APP_KEYS)
-
-    def save(pair: TokenPair) -> None:
-        config.save_tokens(pair.access_token, pair.refresh_token)
-
-    options: dict[str, Any] = {
-        "api_url": config.api_url,
-        "api_key": config.app_api_key,
-        "client_id": config.app_client_id,
-        "client_secret": config.app_client_secret,
-        "system_id": "",
-        "access_token": config.access_token,
-        "refresh_token": config.refresh_token,
-        "token_updater": save,
-        "timeout": _number_setting(config, "http_timeout_seconds", 30.0),
-    }
-    options.update(overrides)
-    return EnlightenClient(**options)
+    if valid_system_id(config) is None:
+        # No system yet, and the timeout read leniently: ``check`` reports a bad one.
+        setup: dict[str, Any] = {
+            "system_id": "",
+            "access_token_expires_at": None,
+            "timeout": _number_setting(config, "http_timeout_seconds", 30.0),
+        }
+        overrides = {**setup, **overrides}
+    return EnlightenClient.from_config(config, **overrides)
 
 
 @contextlib.contextmanager

@@ -197,8 +197,12 @@ def _looks_like_config(path: Path) -> bool:
     return isinstance(data, dict) and "system_id" in data
 
 
-def load_config(path: Path) -> Config:
-    """Load and check a config; ``ConfigError`` (exit 2) says what to fix."""
+def read_config(path: Path) -> Config:
+    """The config as written, settings unchecked: set-up may lack ``system_id`` or tokens yet.
+
+    Only a missing file, or one that is not a JSON object, is unusable here (``ConfigError``);
+    ``load_config`` checks the settings too.
+    """
     path = Path(path).expanduser().absolute()
     if not path.exists():
         raise ConfigError(
@@ -210,12 +214,18 @@ def load_config(path: Path) -> Config:
         raise ConfigError(str(exc)) from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the config must be a JSON object")
-    system_id = raw.get("system_id")
+    return Config(path=path, raw=raw)
+
+
+def load_config(path: Path) -> Config:
+    """Load and check a config; ``ConfigError`` (exit 2) says what to fix."""
+    config = read_config(path)
+    system_id = config.raw.get("system_id")
     if system_id is None or _is_placeholder(system_id):
         raise ConfigError(
-            f"{path}: system_id is missing; set it to your System ID "
+            f"{config.path}: system_id is missing; set it to your System ID "
             "(the number in the Enlighten web address)"
         )
     if not str(system_id).strip().isdigit():
-        raise ConfigError(f"{path}: system_id must be a number, got {system_id!r}")
-    return Config(path=path, raw=raw)
+        raise ConfigError(f"{config.path}: system_id must be a number, got {system_id!r}")
+    return config

@@ -4,7 +4,10 @@ Every HTTP call goes through ``EnlightenClient._request``, which adds the API ke
 bearer token, applies a timeout, retries what is transient (5xx, connection errors, a
 short 429) with injectable waits, refreshes the access token once on a 401, and maps
 everything else to one exception hierarchy whose messages are already redacted. Raw JSON
-stays here: callers get small dataclasses built by ``from_api`` classmethods.
+stays at this edge: callers get small dataclasses built by ``from_api`` classmethods.
+
+The exceptions live in ``enlighten_errors`` and the results in ``enlighten_models``; both
+are re-exported here, so ``from panel_tracker.enlighten import AuthError`` keeps working.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
@@ -22,7 +24,26 @@ from urllib.parse import quote, urlencode
 import requests
 import urllib3
 
-from .errors import PanelTrackerError
+from .enlighten_errors import (
+    AUTHORIZE_HINT,
+    WATT_PLAN_LIMITS,
+    AuthError,
+    BadResponseError,
+    EnlightenError,
+    NetworkError,
+    NotFoundError,
+    PlanNotAllowedError,
+    RateLimitError,
+    ServerError,
+)
+from .enlighten_models import (
+    InverterReading,
+    SystemInfo,
+    TokenPair,
+    as_datetime,
+    as_number,
+    optional_str,
+)
 from .jwt_expiry import jwt_expiry
 from .redaction import redact
 
@@ -32,232 +53,36 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEFAULT_REDIRECT_URI = "https://api.enphaseenergy.com/oauth/redirect_uri"
-AUTHORIZE_HINT = "run `python enlightenAPI_v4.py authorize`"
 # Refresh a little before expiry so a token cannot die between the check and the call.
 REFRESH_MARGIN = timedelta(minutes=5)
 PAGE_SIZE = 100
 # A server that ignored `page` would otherwise be followed forever.
 MAX_PAGES = 50
-WATT_PLAN_LIMITS = "the free Watt plan allows 10 calls a minute and 1,000 a month"
 _MAX_BODY_QUOTE = 200
 _OS_ERROR = re.compile(r"\[Errno -?\d+\] [^)\"'\]]+")
-# Wh = value * multiplier / divisor (1 Wh = 3.6 kJ).
-_ENERGY_UNITS: dict[str, tuple[int, float]] = {
-    "wh": (1, 1),
-    "kwh": (1000, 1),
-    "mwh": (1_000_000, 1),
-    "kj": (1, 3.6),
-    "j": (1, 3600),
-}
+
+__all__ = [
+    "AUTHORIZE_HINT",
+    "DEFAULT_REDIRECT_URI",
+    "MAX_PAGES",
+    "PAGE_SIZE",
+    "REFRESH_MARGIN",
+    "WATT_PLAN_LIMITS",
+    "AuthError",
+    "BadResponseError",
+    "EnlightenClient",
+    "EnlightenError",
+    "InverterReading",
+    "NetworkError",
+    "NotFoundError",
+    "PlanNotAllowedError",
+    "RateLimitError",
+    "ServerError",
+    "SystemInfo",
+    "TokenPair",
+]
 
 
-# --- exceptions ---------------------------------------------------------------------------
-class EnlightenError(PanelTrackerError):
-    """The Enlighten API could not be used; the message is redacted and says what to do."""
-
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class AuthError(EnlightenError):
-    """401/403: a token or the API key was rejected.
-
-    ``refresh_failed`` is true when the refresh token itself was refused: only the
-    homeowner's consent in a browser can get a new pair.
-    """
-
-    def __init__(
-        self, message: str, *, status: int | None = None, refresh_failed: bool = False
-    ) -> None:
-        super().__init__(message, status=status)
-        self.refresh_failed = refresh_failed
-
-
-class PlanNotAllowedError(AuthError):
-    """Per-micro telemetry answered 401: the free Watt plan does not include it."""
-
-
-class RateLimitError(EnlightenError):
-    """429 with a reset too far away to wait for."""
-
-    def __init__(
-        self, message: str, *, status: int | None = 429, resets_at: datetime | None = None
-    ) -> None:
-        super().__init__(message, status=status)
-        self.resets_at = resets_at
-
-
-class NotFoundError(EnlightenError):
-    """404: usually a wrong system_id or serial."""
-
-
-class ServerError(EnlightenError):
-    """5xx, still failing after the retries."""
-
-
-class NetworkError(EnlightenError):
-    """Connection error or timeout, still failing after the retries."""
-
-
-class BadResponseError(EnlightenError):
-    """The answer is not JSON or not the shape the v4 API documents."""
-
-
-# --- typed results ------------------------------------------------------------------------
-def _as_datetime(value: Any) -> datetime | None:
-    """Epoch seconds (int, float or digits; milliseconds tolerated) or ISO 8601 text, as UTC."""
-    seconds = _as_number(value)
-    if seconds is None:
-        return _from_iso(value) if isinstance(value, str) else None
-    if seconds > 1e11:  # milliseconds
-        seconds /= 1000
-    try:
-        return datetime.fromtimestamp(seconds, tz=timezone.utc)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def _from_iso(text: str) -> datetime | None:
-    """ISO 8601 text (the v2 spec's last_report_date); no offset means UTC."""
-    try:
-        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
-
-
-def _as_number(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
-def _energy_wh(energy: Any) -> int | None:
-    """``{"value": 232, "units": "Wh"}`` (or kJ, kWh...) or a bare number of Wh, as int Wh."""
-    if isinstance(energy, Mapping):
-        value = _as_number(energy.get("value"))
-        units = str(energy.get("units") or "Wh").strip().lower()
-    else:
-        value, units = _as_number(energy), "wh"
-    factors = _ENERGY_UNITS.get(units)
-    if value is None or factors is None:
-        return None
-    multiplier, divisor = factors
-    return round(value * multiplier / divisor)
-
-
-def _power_w(power: Any) -> int | None:
-    if isinstance(power, Mapping):
-        power = power.get("value")
-    number = _as_number(power)
-    return None if number is None else round(number)
-
-
-def _optional_str(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)
-
-
-@dataclass(frozen=True)
-class TokenPair:
-    """An OAuth access/refresh pair and when each expires (from the JWT, else ``expires_in``)."""
-
-    access_token: str
-    refresh_token: str
-    access_expires_at: datetime | None
-    refresh_expires_at: datetime | None
-
-    @classmethod
-    def from_api(
-        cls, body: Any, now: datetime, *, previous_refresh_token: str | None = None
-    ) -> TokenPair:
-        if not isinstance(body, Mapping):
-            raise BadResponseError("the token answer is not a JSON object")
-        access = body.get("access_token")
-        # Enlighten rotates the refresh token on every refresh; if one ever comes back
-        # without it, the old one is the only one there is.
-        refresh = body.get("refresh_token") or previous_refresh_token
-        if not isinstance(access, str) or not access or not isinstance(refresh, str):
-            raise BadResponseError("the token answer lacks access_token or refresh_token")
-        access_expires = jwt_expiry(access)
-        expires_in = _as_number(body.get("expires_in"))
-        if access_expires is None and expires_in is not None:
-            access_expires = now + timedelta(seconds=expires_in)
-        return cls(
-            access_token=access,
-            refresh_token=refresh,
-            access_expires_at=access_expires,
-            refresh_expires_at=jwt_expiry(refresh),
-        )
-
-
-@dataclass(frozen=True)
-class InverterReading:
-    """One micro-inverter's lifetime energy at its last report."""
-
-    serial: str
-    lifetime_wh: int
-    last_report: datetime
-    envoy_serial: str | None
-    status: str | None
-    power_w: int | None
-    model: str | None
-
-    @classmethod
-    def from_api(cls, micro: Any, envoy_serial: str | None = None) -> InverterReading:
-        if not isinstance(micro, Mapping):
-            raise BadResponseError("a micro-inverter entry is not a JSON object")
-        serial = _optional_str(micro.get("serial_number"))
-        if serial is None:
-            raise BadResponseError("a micro-inverter entry has no serial_number")
-        lifetime = _energy_wh(micro.get("energy"))
-        if lifetime is None:
-            raise BadResponseError(f"micro-inverter {serial} has no usable energy value")
-        last_report = _as_datetime(micro.get("last_report_date"))
-        if last_report is None:
-            raise BadResponseError(f"micro-inverter {serial} has no usable last_report_date")
-        return cls(
-            serial=serial,
-            lifetime_wh=lifetime,
-            last_report=last_report,
-            envoy_serial=_optional_str(micro.get("envoy_serial_number")) or envoy_serial,
-            status=_optional_str(micro.get("status")),
-            power_w=_power_w(micro.get("power_produced")),
-            model=_optional_str(micro.get("model")),
-        )
-
-
-@dataclass(frozen=True)
-class SystemInfo:
-    """What the tool needs to know about a system; ``timezone`` decides which day is which."""
-
-    system_id: str
-    name: str | None
-    timezone: str | None
-    status: str | None
-
-    @classmethod
-    def from_api(cls, body: Any) -> SystemInfo:
-        if not isinstance(body, Mapping) or body.get("system_id") is None:
-            raise BadResponseError("a system entry lacks system_id")
-        return cls(
-            system_id=str(body["system_id"]),
-            name=_optional_str(body.get("name")),
-            timezone=_optional_str(body.get("timezone")),
-            status=_optional_str(body.get("status")),
-        )
-
-
-# --- the client ---------------------------------------------------------------------------
 def _never_reached_server(exc: requests.RequestException) -> bool:
     """True when the request certainly was not received (refused, DNS, connect timeout)."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):
@@ -296,7 +121,7 @@ def _rate_limit_reset(response: requests.Response) -> datetime | None:
         return None
     if not isinstance(body, Mapping):
         return None
-    return _as_datetime(body.get("period_end"))
+    return as_datetime(body.get("period_end"))
 
 
 def _keep_latest(latest: dict[str, InverterReading], reading: InverterReading) -> int:
@@ -319,7 +144,7 @@ def _keep_latest(latest: dict[str, InverterReading], reading: InverterReading) -
 def _expiry_setting(value: datetime | float | str | None) -> datetime | None:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    return _as_datetime(value)
+    return as_datetime(value)
 
 
 class EnlightenClient:
@@ -371,7 +196,11 @@ class EnlightenClient:
 
     @classmethod
     def from_config(cls, config: Config, **overrides: Any) -> EnlightenClient:
-        """A client for the config's system whose rotated tokens are saved into the config."""
+        """A client for the config's system whose rotated tokens are saved into the config.
+
+        An override replaces the config's setting unread: set-up passes ``system_id=""``
+        for a config that has none yet.
+        """
         config.require("app_api_key", "app_client_id", "app_client_secret")
 
         def save(pair: TokenPair) -> None:
@@ -382,14 +211,17 @@ class EnlightenClient:
             "api_key": config.app_api_key,
             "client_id": config.app_client_id,
             "client_secret": config.app_client_secret,
-            "system_id": config.system_id,
             "access_token": config.access_token,
             "refresh_token": config.refresh_token,
             "token_updater": save,
             "access_token_expires_at": config.raw.get("access_token_expires_at"),
-            "timeout": config.http_timeout,
+            **overrides,
         }
-        options.update(overrides)
+        # Read only when needed: either may be missing or unusable in a config being set up.
+        if "system_id" not in options:
+            options["system_id"] = config.system_id
+        if "timeout" not in options:
+            options["timeout"] = config.http_timeout
         return cls(**options)
 
     # --- secrets and tokens ---------------------------------------------------------------
@@ -566,7 +398,7 @@ class EnlightenClient:
             micros = element.get("micro_inverters") or []
             if not isinstance(micros, list):
                 raise BadResponseError("micro_inverters is not a list in the inverter summary")
-            gateway = _optional_str(element.get("envoy_serial_number"))
+            gateway = optional_str(element.get("envoy_serial_number"))
             micros_on_page += len(micros)
             for micro in micros:
                 try:
@@ -603,7 +435,7 @@ class EnlightenClient:
             if not isinstance(systems, list):
                 raise BadResponseError("the systems list lacks 'systems'")
             found.extend(SystemInfo.from_api(item) for item in systems)
-            total = _as_number(body.get("total"))
+            total = as_number(body.get("total"))
             if len(systems) < PAGE_SIZE or (total is not None and len(found) >= total):
                 break
         logger.info("Enlighten: %d system(s) visible", len(found))
@@ -629,7 +461,7 @@ class EnlightenClient:
         days: dict[date, int] = {}
         for offset, value in enumerate(production):
             day = first + timedelta(days=offset)
-            number = _as_number(value)
+            number = as_number(value)
             if number is not None and start <= day <= end:
                 days[day] = round(number)
         logger.info("Enlighten: read system production for %d day(s)", len(days))
@@ -658,8 +490,8 @@ class EnlightenClient:
         for interval in intervals:
             if not isinstance(interval, Mapping):
                 raise BadResponseError("a telemetry interval is not a JSON object")
-            end_at = _as_datetime(interval.get("end_at"))
-            energy = _as_number(interval.get("enwh"))
+            end_at = as_datetime(interval.get("end_at"))
+            energy = as_number(interval.get("enwh"))
             if end_at is None or energy is None:
                 continue
             day = (end_at - timedelta(seconds=1)).astimezone(zone).date()

@@ -21,11 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl
 
+from sandbox.loopback_server import LoopbackEmulator, LoopbackServer
 from sandbox.site import DAYLIGHT_HOURS, SimulatedSite
 
 MALFORMED = "<malformed>"
@@ -105,8 +105,10 @@ def _unb64url(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-class EnlightenEmulator:
+class EnlightenEmulator(LoopbackEmulator):
     """Enlighten v4 on 127.0.0.1, in a daemon thread; see the module docstring."""
+
+    thread_name = "enlighten-emulator"
 
     def __init__(
         self,
@@ -123,13 +125,13 @@ class EnlightenEmulator:
     ) -> None:
         if plan not in PLAN_LIMITS:
             raise ValueError(f"plan must be one of {sorted(PLAN_LIMITS)}")
+        super().__init__()
         self.site = site
         self.api_key, self.client_id, self.client_secret = api_key, client_id, client_secret
         self.access_token_lifetime = access_token_lifetime
         self.refresh_token_lifetime = refresh_token_lifetime
         self.plan, self.redirect_uri = plan, redirect_uri
         self.enforce_rate_limit = enforce_rate_limit
-        self.url = ""
         self._secret = secrets.token_bytes(32)
         self._lock = threading.Lock()
         self._sim_now = self.night_of(site.days()[0])
@@ -138,8 +140,6 @@ class EnlightenEmulator:
         self._codes: dict[str, float] = {}  # code -> real expiry time
         self._refresh_jtis: set[str] = set()  # refresh tokens still usable
         self._minute_calls: list[float] = []
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self._routes: list[tuple[str, re.Pattern[str], Route]] = [
             ("POST", re.compile(r"/oauth/token"), self._oauth_token),
             ("GET", re.compile(r"/oauth/authorize"), self._oauth_authorize),
@@ -158,40 +158,8 @@ class EnlightenEmulator:
             ),
         ]
 
-    # ----- lifecycle -----
-
-    def start(self) -> str:
-        """Start serving; returns the base url with a trailing slash."""
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.emulator = self
-        # a short poll interval so stop() (and every test's teardown) takes milliseconds
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.02,), daemon=True, name="enlighten-emulator"
-        )
-        self._thread.start()
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
-        return self.url
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> EnlightenEmulator:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def _make_server(self) -> _Server:
+        return _Server(_Handler, self)
 
     # ----- the site clock -----
 
@@ -712,8 +680,7 @@ def _param_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(LoopbackServer):
     emulator: EnlightenEmulator
 
     def handle_error(self, request: Any, client_address: Any) -> None:
