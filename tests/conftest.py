@@ -7,6 +7,7 @@ captured output to ``assert_no_secrets``: no secret may appear in stdout, stderr
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -25,6 +26,16 @@ API_KEY = "KEY-d8a1f0c2-secret-api-key"
 CLIENT_ID = "client-id-4417"
 CLIENT_SECRET = "CLIENT-SECRET-77b9e3"
 STATIC_SECRETS = (API_KEY, CLIENT_SECRET)
+
+
+@pytest.fixture(autouse=True)
+def _restore_log_levels() -> Iterator[None]:
+    """A script's main() sets our loggers' levels (-q, -v); the next test starts afresh."""
+    names = ("panel_tracker", "enlightenAPI_v4", "__main__", "sandbox", "")
+    before = {name: logging.getLogger(name).level for name in names}
+    yield
+    for name, level in before.items():
+        logging.getLogger(name).setLevel(level)
 
 
 def start_emulator(site: SimulatedSite, **options: Any) -> EnlightenEmulator:

@@ -1,4 +1,9 @@
-"""Loopback stand-ins for what alerts talk to: an HTTP endpoint and an SMTP server."""
+"""Loopback stand-ins for what alerts talk to: an HTTP endpoint and an SMTP server.
+
+A test module that wants them as the ``webhook`` and ``smtp`` fixtures says so with
+``pytest_plugins = ["tests.loopback_servers"]``, and imports the classes, for its annotations,
+only under ``TYPE_CHECKING``: pytest must be the first to import a plugin.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,12 @@ import base64
 import email
 import socketserver
 import threading
+from collections.abc import Iterator
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+import pytest
 
 
 class HttpRecorder:
@@ -108,3 +116,17 @@ class SmtpRecorder:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+@pytest.fixture
+def webhook() -> Iterator[HttpRecorder]:
+    server = HttpRecorder()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpRecorder]:
+    server = SmtpRecorder()
+    yield server
+    server.stop()

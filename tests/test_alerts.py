@@ -11,10 +11,9 @@ import copy
 import json
 import logging
 import socketserver
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -25,26 +24,16 @@ from panel_tracker.health_state import AlertEvent, update_alert_state
 from panel_tracker.history import History
 from panel_tracker.redaction import RedactingFilter
 from sandbox.health_bench import synthetic_history, synthetic_serials
-from tests.loopback_servers import HttpRecorder, SmtpRecorder
+
+if TYPE_CHECKING:  # imported by pytest_plugins below, first, so pytest can rewrite it
+    from tests.loopback_servers import HttpRecorder, SmtpRecorder
 
 SMTP_PASSWORD = "smtp-pa55word-never-logged"
 WEBHOOK_TOKEN = "T0KEN-b7c1-webhook-secret"
 PING_UUID = "5a0c5d3e-0b8f-4d8e-9b1e-ping-secret"
 WEAK = synthetic_serials(12)[3]
 
-
-@pytest.fixture
-def webhook() -> Iterator[HttpRecorder]:
-    server = HttpRecorder()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpRecorder]:
-    server = SmtpRecorder()
-    yield server
-    server.stop()
+pytest_plugins = ["tests.loopback_servers"]  # the webhook and smtp fixtures
 
 
 def our_logs(caplog: pytest.LogCaptureFixture) -> str:

@@ -4,32 +4,16 @@ the healthcheck on success and failure, and the report, all driven as cron drive
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from html.parser import HTMLParser
-
-import pytest
 
 import run_inverter_daily_stats
 from sandbox.site import SiteScenario
 from tests.conftest import assert_no_secrets, config_secrets, night, write_config
-from tests.loopback_servers import HttpRecorder, SmtpRecorder
 
 HOOK_TOKEN = "hook-T0KEN-5e1f"
 PING_ID = "ping-3f9a-secret"
 
-
-@pytest.fixture
-def webhook() -> Iterator[HttpRecorder]:
-    server = HttpRecorder()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpRecorder]:
-    server = SmtpRecorder()
-    yield server
-    server.stop()
+pytest_plugins = ["tests.loopback_servers"]  # the webhook and smtp fixtures
 
 
 def alerting_config(tmp_path, emulator, webhook, smtp):

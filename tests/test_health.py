@@ -20,13 +20,13 @@ from panel_tracker.config import Config
 from panel_tracker.errors import ConfigError
 from panel_tracker.health import (
     HealthSettings,
-    _run_rule,
     assess,
     panel_watts_from_config,
     ratio_table,
     run_rule_reference,
 )
-from panel_tracker.health_state import update_alert_state
+from panel_tracker.health_state import AlertEvent, update_alert_state
+from panel_tracker.health_table import _run_rule
 from panel_tracker.history import History
 from sandbox.health_bench import synthetic_history, synthetic_serials
 
@@ -381,21 +381,32 @@ def test_panel_watts_from_config() -> None:
 # --- alert state ----------------------------------------------------------------------------
 
 
+def replay_alert_state(
+    history: History, days: int, health_settings: HealthSettings = DEFAULTS
+) -> tuple[History, list[tuple[int, AlertEvent]]]:
+    """Judge the history night after night as it stood, the alert state carried over.
+
+    Returns the last night's history and each night's new events with the night's index.
+    """
+    kept = History()
+    events: list[tuple[int, AlertEvent]] = []
+    for n in range(1, days + 1):
+        current = truncated(history, n)
+        current.data["health"] = kept.data.get("health", {})
+        report = assess(current, health_settings)
+        new = update_alert_state(current, report)
+        assert update_alert_state(current, report) == []  # the same day again: nothing new
+        events += [(n - 1, e) for e in new]
+        kept = current
+    return kept, events
+
+
 def test_alert_state_announces_each_episode_once() -> None:
     history = synthetic_history(days=40, faults=[(3, 10, 20, 0.2)])
     silent = SERIALS[7]
     for k in range(30, 40):
         del history.micros[silent][day_of(k)]
-    kept = History()
-    events = []
-    for n in range(1, 41):
-        current = truncated(history, n)
-        current.data["health"] = kept.data.get("health", {})
-        report = assess(current, DEFAULTS)
-        new = update_alert_state(current, report)
-        assert update_alert_state(current, report) == []  # the same day again: nothing new
-        events += [(n - 1, e) for e in new]
-        kept = current
+    kept, events = replay_alert_state(history, 40)
     kinds = [(k, e.kind, e.serial) for k, e in events]
     assert kinds == [
         (12, "weak", WEAK),
@@ -418,24 +429,12 @@ def test_retired_panel_episodes_close_quietly_and_resumed_reports_are_news() -> 
     silent = SERIALS[5]
     for k in range(20, 45):
         del history.micros[silent][day_of(k)]
-    kept = History()
-    events = []
-    for n in range(1, 61):
-        current = truncated(history, n)
-        current.data["health"] = kept.data.get("health", {})
-        events += [(n - 1, e.kind) for e in update_alert_state(current, assess(current, DEFAULTS))]
-        kept = current
+    _, events = replay_alert_state(history, 60)
     # stopped on day 21, reporting again on day 45 (before it would have counted as removed)
-    assert events == [(21, "stopped"), (45, "reporting")]
-    shorter = HealthSettings(retired_after_days=10)
-    kept, events = History(), []
-    for n in range(1, 61):
-        current = truncated(history, n)
-        current.data["health"] = kept.data.get("health", {})
-        events += [(n - 1, e.kind) for e in update_alert_state(current, assess(current, shorter))]
-        kept = current
+    assert [(k, e.kind) for k, e in events] == [(21, "stopped"), (45, "reporting")]
+    _, events = replay_alert_state(history, 60, HealthSettings(retired_after_days=10))
     # removed after 10 silent days: closed without a word; its return is then a new panel
-    assert events == [(21, "stopped")]
+    assert [(k, e.kind) for k, e in events] == [(21, "stopped")]
 
 
 # --- speed ----------------------------------------------------------------------------------
