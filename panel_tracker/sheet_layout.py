@@ -4,11 +4,7 @@ The layout the original's users copied by hand from a stranger's template, built
 - ``Panel Data-TEMPLATE``: row 1 the serials (the named range ``InverterSerialNumbers``,
   B1 onwards), row 2 each serial's year total, days from row 3 (column A formatted as dates).
 - ``Panel Data-<YEAR>``: a copy of the template for the current year.
-- ``Last 7 Days``: the serials down column A (``TRANSPOSE`` of the named range), the last
-  seven days of the year sheet beside them, the 7-day total and its share of the median.
-- ``Dashboard``: the panels as they sit on the roof (``panel_layout`` in the config: a list of
-  rows of serials, ``null`` for a gap; else in serial order), each with its 7-day energy,
-  red below 85% of the array's median and amber below 95%.
+- ``Last 7 Days`` and ``Dashboard``: the summaries (``sheet_summaries``).
 
 Idempotent and careful: a sheet or named range that exists is left as it is (never
 rewritten), so running ``--init`` on a laid-out spreadsheet changes no data. The one
@@ -21,36 +17,46 @@ twice (the sheet list, then the serials when the named range exists).
 from __future__ import annotations
 
 import logging
-import math
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .config import Config
-from .errors import ConfigError
-from .sheets import (
-    DATE_PATTERN,
+from .sheet_format import (
     FIRST_DATA_ROW,
-    META_FIELDS,
     SERIALS_RANGE,
     TEMPLATE_TITLE,
-    KnownSheets,
-    SheetInfo,
-    cell_text,
+    a1_quote,
+    column_letters,
     year_title,
 )
-from .sheets_transport import SheetsClient, a1_quote
+from .sheet_requests import (
+    BOLD,
+    BOLD_FIELDS,
+    NUMBER_FORMAT_FIELDS,
+    append_dimension,
+    date_format,
+    duplicate_sheet,
+    formula_cell,
+    new_sheet_id,
+    repeat_cell,
+    text_cell,
+    update_cells,
+)
+from .sheet_snapshot import META_FIELDS, SheetInfo, cell_text
+from .sheet_state import KnownSheets
+from .sheet_summaries import (
+    DASHBOARD_TITLE,
+    LAST_7_DAYS_TITLE,
+    dashboard_requests,
+    last_7_days_requests,
+    panel_grid,
+)
+from .sheets_transport import SheetsClient, SheetsError
 
 logger = logging.getLogger(__name__)
 
-LAST_7_DAYS_TITLE = "Last 7 Days"
-DASHBOARD_TITLE = "Dashboard"
-WEAK_RATIO = 0.85
-LOW_RATIO = 0.95
 TEMPLATE_ROWS = 400  # a year of days and the header; a push adds rows when it needs them
-RED = {"red": 0.96, "green": 0.6, "blue": 0.6}
-AMBER = {"red": 1.0, "green": 0.85, "blue": 0.5}
 
 
 @dataclass(frozen=True)
@@ -61,57 +67,11 @@ class LayoutResult:
     api_calls: int
 
 
-def column_letters(index: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
-def panel_grid(config: Config, serials: Sequence[str]) -> tuple[list[list[str | None]], list[str]]:
-    """The dashboard's rows of serials (None: no panel there), and warnings about the layout."""
-    layout = config.raw.get("panel_layout")
-    known = sorted(set(serials))
-    if not layout:
-        width = max(1, math.ceil(math.sqrt(len(known))))
-        return [list(known[i : i + width]) for i in range(0, len(known), width)], []
-    if not isinstance(layout, list) or not all(isinstance(row, list) for row in layout):
-        raise ConfigError(
-            f"{config.path}: panel_layout must be a list of rows, each a list of serials "
-            '(null for a gap), e.g. [["121", "122"], ["123", null]]'
-        )
-    grid: list[list[str | None]] = [[_serial(cell) for cell in row] for row in layout]
-    placed = {s for row in grid for s in row if s}
-    warnings = [
-        f"panel_layout names serial {s}, which the history does not know"
-        for s in sorted(placed - set(known))
-    ]
-    rest = [s for s in known if s not in placed]
-    if rest:
-        warnings.append(f"serials not in panel_layout, shown below it: {', '.join(rest)}")
-        width = max(len(row) for row in grid) or 1
-        grid += [list(rest[i : i + width]) for i in range(0, len(rest), width)]
-    return grid, warnings
-
-
-def _serial(cell: Any) -> str | None:
-    if cell is None or cell == "":
-        return None
-    if isinstance(cell, float) and cell == int(cell):
-        cell = int(cell)
-    return str(cell).strip() or None
-
-
 def create_spreadsheet(client: SheetsClient, title: str) -> str:
     """A new, empty spreadsheet; the caller saves its id into the config at once."""
     response = client.create({"properties": {"title": title}}, fields="spreadsheetId")
     spreadsheet_id = str(response.get("spreadsheetId") or "")
     if not spreadsheet_id:
-        from .sheets_transport import SheetsError  # noqa: PLC0415
-
         raise SheetsError("Google Sheets created a spreadsheet but did not say its id")
     logger.info("created spreadsheet %s", spreadsheet_id)
     return spreadsheet_id
@@ -213,9 +173,14 @@ class _Layout:
         template_id, template_index = self._template()
         self._year_sheet(template_id, template_index)
         if LAST_7_DAYS_TITLE not in self.sheets:
-            self._last_7_days()
+            self.requests += last_7_days_requests(self._new_id(LAST_7_DAYS_TITLE))
+            self.added.append(f"sheet '{LAST_7_DAYS_TITLE}'")
         if DASHBOARD_TITLE not in self.sheets:
-            self._dashboard()
+            grid, warnings = panel_grid(self.config, self.serials)
+            self.warnings += warnings
+            sheet_id = self._new_id(DASHBOARD_TITLE)
+            self.requests += dashboard_requests(sheet_id, self.config.name, grid)
+            self.added.append(f"sheet '{DASHBOARD_TITLE}'")
         if remove_default_sheet:
             ours = {TEMPLATE_TITLE, year_title(self.year), LAST_7_DAYS_TITLE, DASHBOARD_TITLE}
             for title, info in self.sheets.items():
@@ -224,10 +189,8 @@ class _Layout:
 
     def _new_id(self, title: str) -> int:
         taken = {s.sheet_id for s in self.sheets.values()} | set(self.new_ids.values())
-        while (candidate := random.randint(10**8, 2**31 - 1)) in taken:
-            pass
-        self.new_ids[title] = candidate
-        return candidate
+        self.new_ids[title] = new_sheet_id(taken)
+        return self.new_ids[title]
 
     def _template(self) -> tuple[int, int]:
         """The template's sheet id and index, adding it (or its named range) when missing."""
@@ -281,16 +244,19 @@ class _Layout:
         self, sheet_id: int, serials: Sequence[str] | None = None, *, rows: int
     ) -> None:
         serials = list(self.serials if serials is None else serials)
-        row1 = [_text("Serial")] + [_text(s) for s in serials]
-        row2 = [_text("Total (Wh)")] + [
-            _formula(f"=SUM({column_letters(1 + i)}3:{column_letters(1 + i)})")
+        row1 = [text_cell("Serial")] + [text_cell(s) for s in serials]
+        row2 = [text_cell("Total (Wh)")] + [
+            formula_cell(f"=SUM({column_letters(1 + i)}3:{column_letters(1 + i)})")
             for i in range(len(serials))
         ]
         self._cells(sheet_id, 0, 0, [row1, row2], "userEnteredValue")
         self.requests += [
-            _repeat(sheet_id, (0, FIRST_DATA_ROW, 0, len(serials) + 1), _BOLD, _BOLD_FIELDS),
-            _repeat(
-                sheet_id, (FIRST_DATA_ROW, max(rows, FIRST_DATA_ROW + 1), 0, 1), _DATE, _DATE_FIELDS
+            repeat_cell(sheet_id, (0, FIRST_DATA_ROW, 0, len(serials) + 1), BOLD, BOLD_FIELDS),
+            repeat_cell(
+                sheet_id,
+                (FIRST_DATA_ROW, max(rows, FIRST_DATA_ROW + 1), 0, 1),
+                date_format(),
+                NUMBER_FORMAT_FIELDS,
             ),
         ]
 
@@ -333,16 +299,10 @@ class _Layout:
         first = int(grid_range.get("endColumnIndex", sheet.columns))
         if first + len(new) > sheet.columns:
             self.requests.append(
-                {
-                    "appendDimension": {
-                        "sheetId": sheet.sheet_id,
-                        "dimension": "COLUMNS",
-                        "length": first + len(new) - sheet.columns,
-                    }
-                }
+                append_dimension(sheet.sheet_id, "COLUMNS", first + len(new) - sheet.columns)
             )
         row = int(grid_range.get("startRowIndex", 0))
-        self._cells(sheet.sheet_id, row, first, [[_text(s) for s in new]], "userEnteredValue")
+        self._cells(sheet.sheet_id, row, first, [[text_cell(s) for s in new]], "userEnteredValue")
         grid_range["endColumnIndex"] = first + len(new)
         self.requests.append(
             {
@@ -359,171 +319,20 @@ class _Layout:
         if title in self.sheets:
             return
         self.requests.append(
-            {
-                "duplicateSheet": {
-                    "sourceSheetId": template_id,
-                    "insertSheetIndex": template_index,
-                    "newSheetId": self._new_id(title),
-                    "newSheetName": title,
-                }
-            }
+            duplicate_sheet(template_id, self._new_id(title), title, template_index)
         )
         self.added.append(f"sheet '{title}'")
-
-    def _last_7_days(self) -> None:
-        sheet_id = self._new_id(LAST_7_DAYS_TITLE)
-        self.requests.append(_add_sheet(sheet_id, LAST_7_DAYS_TITLE, frozen_rows=1))
-        year_sheet = '"\'"&$M$1&"\'!'
-        header = [_text("Serial")]
-        header.append(
-            _formula(
-                f'=IFERROR(TRANSPOSE(OFFSET(INDIRECT({year_sheet}A3"),MAX(0,$M$2-7),0,7,1)),"")'
-            )
-        )
-        header += [{}] * 6 + [_text("7 days (Wh)"), _text("vs median"), {}]
-        header += [_text("Year sheet"), _formula('="Panel Data-"&YEAR(TODAY()-1)')]
-        row2 = [
-            _formula(f"=TRANSPOSE({SERIALS_RANGE})"),
-            _formula(
-                f'=IFERROR(TRANSPOSE(OFFSET(INDIRECT({year_sheet}B3"),MAX(0,$M$2-7),0,7,'
-                f'COUNTA({SERIALS_RANGE}))),"")'
-            ),
-        ]
-        row2 += [{}] * 6 + [
-            _formula('=ARRAYFORMULA(IF(LEN(A2:A),MMULT(IFERROR(B2:H*1,0),SEQUENCE(7,1,1,0)),""))'),
-            _formula('=ARRAYFORMULA(IF(LEN(A2:A),IFERROR(I2:I/MEDIAN(I2:I),""),""))'),
-            {},
-            _text("Days in it"),
-            _formula(f'=COUNT(INDIRECT({year_sheet}A3:A"))'),
-        ]
-        self._cells(sheet_id, 0, 0, [header, row2], "userEnteredValue")
-        percent = {"userEnteredFormat": {"numberFormat": {"type": "PERCENT", "pattern": "0%"}}}
-        day = {"userEnteredFormat": {"numberFormat": {"type": "DATE", "pattern": "mm/dd"}}}
-        self.requests += [
-            _repeat(sheet_id, (0, 1, 1, 8), day, _DATE_FIELDS),
-            _repeat(sheet_id, (1, 1000, 9, 10), percent, _DATE_FIELDS),
-            _repeat(sheet_id, (0, 1, 0, 13), _BOLD, _BOLD_FIELDS),
-            _colour_rule(sheet_id, (1, 1000, 9, 10), f"=AND(ISNUMBER(J2),J2<{WEAK_RATIO})", RED),
-            _colour_rule(sheet_id, (1, 1000, 9, 10), f"=AND(ISNUMBER(J2),J2<{LOW_RATIO})", AMBER),
-        ]
-        self.added.append(f"sheet '{LAST_7_DAYS_TITLE}'")
-
-    def _dashboard(self) -> None:
-        grid, warnings = panel_grid(self.config, self.serials)
-        self.warnings += warnings
-        sheet_id = self._new_id(DASHBOARD_TITLE)
-        width = max((len(row) for row in grid), default=1)
-        self.requests.append(_add_sheet(sheet_id, DASHBOARD_TITLE, columns=max(26, width + 2)))
-        title = f"{self.config.name}: each panel's energy over the last 7 days (Wh)"
-        legend = (
-            f"Red: below {WEAK_RATIO:.0%} of the array's median; amber: below {LOW_RATIO:.0%}. "
-            "Panel positions: panel_layout in the config."
-        )
-        rows: list[list[Any]] = [[_text(title)], [_text(legend)], []]
-        for grid_row in grid:
-            rows.append([{}] + [_text(s) if s else {} for s in grid_row])
-            rows.append([{}] + [_energy_lookup(s) if s else {} for s in grid_row])
-        self._cells(sheet_id, 0, 0, rows, "userEnteredValue")
-        top, bottom = 3, 3 + 2 * len(grid)
-        corner = f"$B$4:${column_letters(width)}${bottom}"
-        self.requests += [
-            _repeat(sheet_id, (0, 1, 0, 1), _BOLD, _BOLD_FIELDS),
-            _colour_rule(
-                sheet_id,
-                (top, bottom, 1, 1 + width),
-                f"=AND(ISNUMBER(B4),B4<{WEAK_RATIO}*MEDIAN({corner}))",
-                RED,
-            ),
-            _colour_rule(
-                sheet_id,
-                (top, bottom, 1, 1 + width),
-                f"=AND(ISNUMBER(B4),B4<{LOW_RATIO}*MEDIAN({corner}))",
-                AMBER,
-            ),
-        ]
-        self.added.append(f"sheet '{DASHBOARD_TITLE}'")
 
     def _cells(
         self, sheet_id: int, row: int, column: int, rows: list[list[Any]], fields: str
     ) -> None:
-        self.requests.append(
-            {
-                "updateCells": {
-                    "start": {"sheetId": sheet_id, "rowIndex": row, "columnIndex": column},
-                    "rows": [{"values": values} for values in rows],
-                    "fields": fields,
-                }
-            }
-        )
+        self.requests.append(update_cells(sheet_id, row, column, rows, fields))
 
 
 _VALUES_FIELDS = (
     "sheets(properties(sheetId,title),data(startRow,startColumn,rowData(values(effectiveValue,"
     "formattedValue)))),namedRanges(name,range)"
 )
-_BOLD = {"userEnteredFormat": {"textFormat": {"bold": True}}}
-_BOLD_FIELDS = "userEnteredFormat.textFormat.bold"
-_DATE = {"userEnteredFormat": {"numberFormat": {"type": "DATE", "pattern": DATE_PATTERN}}}
-_DATE_FIELDS = "userEnteredFormat.numberFormat"
-
-
-def _text(value: str) -> dict[str, Any]:
-    return {"userEnteredValue": {"stringValue": value}}
-
-
-def _formula(value: str) -> dict[str, Any]:
-    return {"userEnteredValue": {"formulaValue": value}}
-
-
-def _energy_lookup(serial: str) -> dict[str, Any]:
-    return _formula(f'=IFERROR(VLOOKUP("{serial}",\'{LAST_7_DAYS_TITLE}\'!$A$2:$I,9,FALSE),"")')
-
-
-def _grid_range(sheet_id: int, box: tuple[int, int, int, int]) -> dict[str, int]:
-    r0, r1, c0, c1 = box
-    return {
-        "sheetId": sheet_id,
-        "startRowIndex": r0,
-        "endRowIndex": r1,
-        "startColumnIndex": c0,
-        "endColumnIndex": c1,
-    }
-
-
-def _repeat(
-    sheet_id: int, box: tuple[int, int, int, int], cell: dict[str, Any], fields: str
-) -> dict[str, Any]:
-    return {"repeatCell": {"range": _grid_range(sheet_id, box), "cell": cell, "fields": fields}}
-
-
-def _colour_rule(
-    sheet_id: int, box: tuple[int, int, int, int], formula: str, colour: dict[str, float]
-) -> dict[str, Any]:
-    return {
-        "addConditionalFormatRule": {
-            "index": 0,
-            "rule": {
-                "ranges": [_grid_range(sheet_id, box)],
-                "booleanRule": {
-                    "condition": {
-                        "type": "CUSTOM_FORMULA",
-                        "values": [{"userEnteredValue": formula}],
-                    },
-                    "format": {"backgroundColor": colour},
-                },
-            },
-        }
-    }
-
-
-def _add_sheet(
-    sheet_id: int, title: str, *, frozen_rows: int = 0, columns: int = 26
-) -> dict[str, Any]:
-    grid: dict[str, int] = {"rowCount": 1000, "columnCount": columns}
-    if frozen_rows:
-        grid["frozenRowCount"] = frozen_rows
-    properties = {"sheetId": sheet_id, "title": title, "index": 0, "gridProperties": grid}
-    return {"addSheet": {"properties": properties}}
 
 
 def _flat_texts(block: dict[str, Any]) -> list[str | None]:

@@ -16,7 +16,8 @@ from .config import Config
 from .errors import DataFileError, PanelTrackerError
 from .history import load_history
 from .setup_check import Finding
-from .sheets import DATA_FIELDS, META_FIELDS, SERIALS_RANGE, TEMPLATE_TITLE, parse_snapshot
+from .sheet_format import SERIALS_RANGE, TEMPLATE_TITLE
+from .sheet_snapshot import DATA_FIELDS, META_FIELDS, parse_snapshot
 from .sheets_transport import SheetsClient
 
 INIT_COMMAND = "python populate_google_sheet.py --init"

@@ -55,11 +55,6 @@ def credential_secrets(credentials: Any) -> list[str]:
     return [v for v in values if isinstance(v, str) and len(v) >= 4]
 
 
-def a1_quote(title: str) -> str:
-    """A sheet title as A1 notation wants it: in single quotes, inner quotes doubled."""
-    return "'" + title.replace("'", "''") + "'"
-
-
 def error_detail(content: bytes | str | None) -> str:
     """The message inside Google's error body, or a short plain-text snippet of any other body."""
     text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content or ""

@@ -18,6 +18,7 @@ from typing import Any
 
 from panel_tracker.config import load_config
 from panel_tracker.history import History
+from panel_tracker.sheet_format import a1_quote
 from panel_tracker.sheet_layout import create_spreadsheet, lay_out_spreadsheet
 from panel_tracker.sheets import push_history
 from panel_tracker.sheets_transport import SheetsClient
@@ -79,7 +80,7 @@ def last_sheet_rows(emulator: SheetsEmulator, spreadsheet_id: str, count: int = 
     if not years:
         return []
     title = max(years)
-    rows = emulator.values(spreadsheet_id, "'" + title.replace("'", "''") + "'")
+    rows = emulator.values(spreadsheet_id, a1_quote(title))
     header, days = rows[:1], rows[2:]
     lines = [f"{title}: " + "  ".join(f"{cell:>12}" for cell in row) for row in header]
     lines += [" " * (len(title) + 2) + "  ".join(f"{c:>12}" for c in row) for row in days[-count:]]

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 import pickle
-import socket
 import stat
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
@@ -21,20 +20,18 @@ import requests
 from panel_tracker.config import load_config
 from panel_tracker.google_auth import SCOPES, load_credentials
 from panel_tracker.history import History, save_history
-from populate_google_sheet import main
 from sandbox.enlighten_emulator import EnlightenEmulator
 from sandbox.sheets_bench import add_days, attach_sheets_emulator, write_sheets_config
 from sandbox.sheets_emulator import SheetsEmulator
 from tests.conftest import assert_no_secrets, config_secrets, night, write_config
 
+if TYPE_CHECKING:  # imported by pytest_plugins below, first, so pytest can rewrite it
+    from tests.sheets_fixtures import Populate
+
+pytest_plugins = ["tests.sheets_fixtures"]  # the emu, populate and free_port fixtures
+
 SERIALS = ["121900000001", "121900000002", "121900000003"]
 OURS = ["Dashboard", "Last 7 Days", "Panel Data-2025", "Panel Data-TEMPLATE"]
-
-
-@pytest.fixture
-def emu() -> Iterator[SheetsEmulator]:
-    with SheetsEmulator() as emulator:
-        yield emulator
 
 
 def setup_folder(
@@ -53,12 +50,6 @@ def setup_folder(
     return path
 
 
-def run(capsys: pytest.CaptureFixture[str], path: Path, *args: str) -> tuple[int, str, str]:
-    code = main(["--config", str(path), *args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def token_secrets(folder: Path) -> list[str]:
     token = json.loads((folder / "token.json").read_text())
     return [token["token"], token["refresh_token"], token["client_secret"]]
@@ -68,11 +59,11 @@ def token_secrets(folder: Path) -> list[str]:
 
 
 def test_init_lays_out_an_empty_spreadsheet_then_pushes_and_again_changes_nothing(
-    tmp_path: Path, emu: SheetsEmulator, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, emu: SheetsEmulator, populate: Populate
 ) -> None:
     sid = emu.create_spreadsheet("Mine")
     path = setup_folder(tmp_path, emu, spreadsheet_id=sid)
-    code, out, err = run(capsys, path, "--init")
+    code, out, err = populate(path, "--init")
     assert code == 0, err
     assert "added sheet 'Panel Data-TEMPLATE'" in out and "7 new" in out
     titles = emu.titles(sid)
@@ -92,7 +83,7 @@ def test_init_lays_out_an_empty_spreadsheet_then_pushes_and_again_changes_nothin
     ]
     assert any("MEDIAN" in f and "0.85" in f for f in formulas)
 
-    code, out, err = run(capsys, path, "--init")
+    code, out, err = populate(path, "--init")
     assert code == 0, err
     assert "added nothing (the layout was complete)" in out
     assert emu.snapshot(sid) == book  # the layout, the rows, the formats: nothing changed
@@ -101,16 +92,16 @@ def test_init_lays_out_an_empty_spreadsheet_then_pushes_and_again_changes_nothin
     add_days(history, SERIALS, date(2025, 6, 8), 1)
     save_history(load_config(path).history_path, history)
     emu.reset_calls()
-    assert run(capsys, path)[0] == 0
+    assert populate(path)[0] == 0
     assert emu.count() == 2  # --init left the state a daily push needs
     assert emu.values(sid, "'Panel Data-2025'!A10")[0][0] == "06/08/2025"
 
 
 def test_init_without_a_spreadsheet_id_creates_one_and_saves_the_id(
-    tmp_path: Path, emu: SheetsEmulator, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, emu: SheetsEmulator, populate: Populate
 ) -> None:
     path = setup_folder(tmp_path, emu)
-    code, out, err = run(capsys, path, "--init")
+    code, out, err = populate(path, "--init")
     assert code == 0, err
     saved = json.loads(path.read_text())
     sid = saved["spreadsheet_id"]
@@ -122,11 +113,11 @@ def test_init_without_a_spreadsheet_id_creates_one_and_saves_the_id(
 
 
 def test_panel_layout_places_the_panels_on_the_dashboard(
-    tmp_path: Path, emu: SheetsEmulator, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, emu: SheetsEmulator, populate: Populate
 ) -> None:
     layout = [[SERIALS[2], SERIALS[0]], [None, int(SERIALS[1])]]
     path = setup_folder(tmp_path, emu, panel_layout=layout)
-    assert run(capsys, path, "--init")[0] == 0
+    assert populate(path, "--init")[0] == 0
     sid = json.loads(path.read_text())["spreadsheet_id"]
     grid = emu.values(sid, "Dashboard!A4:C7", "FORMULA")
     assert grid[0] == ["", SERIALS[2], SERIALS[0]]
@@ -141,17 +132,17 @@ def test_panel_layout_places_the_panels_on_the_dashboard(
 
 
 def test_init_adds_a_replacement_serial_to_the_named_range_and_keeps_the_data(
-    tmp_path: Path, emu: SheetsEmulator, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, emu: SheetsEmulator, populate: Populate
 ) -> None:
     path = setup_folder(tmp_path, emu)
-    assert run(capsys, path, "--init")[0] == 0
+    assert populate(path, "--init")[0] == 0
     sid = json.loads(path.read_text())["spreadsheet_id"]
     rows_before = emu.values(sid, "'Panel Data-2025'!A3:D9")
     new = "121900000044"
     history = History(json.loads(load_config(path).history_path.read_text()))
     add_days(history, [*SERIALS, new], date(2025, 6, 8), 1)
     save_history(load_config(path).history_path, history)
-    code, out, err = run(capsys, path, "--init")
+    code, out, err = populate(path, "--init")
     assert code == 0, err
     assert f"serials {new} to InverterSerialNumbers" in out
     assert emu.values(sid, "InverterSerialNumbers") == [[*SERIALS, new]]
@@ -164,14 +155,14 @@ def test_init_adds_a_replacement_serial_to_the_named_range_and_keeps_the_data(
 
 
 def test_token_json_is_refreshed_once_and_saved_with_mode_0600(
-    tmp_path: Path, emu: SheetsEmulator, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, emu: SheetsEmulator, populate: Populate
 ) -> None:
     path = setup_folder(tmp_path, emu)
-    assert run(capsys, path, "--init")[0] == 0
+    assert populate(path, "--init")[0] == 0
     emu.write_authorized_user_file(tmp_path / "token.json", expired=True)
     old = json.loads((tmp_path / "token.json").read_text())
     emu.reset_calls()
-    code, out, err = run(capsys, path, "-v")
+    code, out, err = populate(path, "-v")
     assert code == 0, err
     new = json.loads((tmp_path / "token.json").read_text())
     assert new["token"] != old["token"] and new["refresh_token"] == old["refresh_token"]
@@ -180,18 +171,18 @@ def test_token_json_is_refreshed_once_and_saved_with_mode_0600(
     assert emu.calls == {"oauth.token": 1, "spreadsheets.get": 1, "spreadsheets.batchUpdate": 1}
     assert_no_secrets(out + err, [old["token"], *token_secrets(tmp_path)])
     emu.reset_calls()
-    assert run(capsys, path)[0] == 0
+    assert populate(path)[0] == 0
     assert emu.count("oauth.token") == 0  # the saved token is used, not refreshed again
 
 
 def test_revoked_authorization_explains_the_testing_consent_trap(
-    tmp_path: Path, emu: SheetsEmulator, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, emu: SheetsEmulator, populate: Populate
 ) -> None:
     path = setup_folder(tmp_path, emu, spreadsheet_id=emu.create_spreadsheet())
     emu.write_authorized_user_file(tmp_path / "token.json", expired=True)
     before = (tmp_path / "token.json").read_bytes()
     emu.revoke_refresh_token(json.loads(before)["refresh_token"])
-    code, out, err = run(capsys, path)
+    code, out, err = populate(path)
     assert code == 1
     assert "expired or was revoked" in err and "In production" in err
     assert (tmp_path / "token.json").read_bytes() == before
@@ -199,7 +190,7 @@ def test_revoked_authorization_explains_the_testing_consent_trap(
 
 
 def test_token_pickle_of_the_original_script_is_migrated_once(
-    tmp_path: Path, emu: SheetsEmulator, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, emu: SheetsEmulator, populate: Populate
 ) -> None:
     from google.oauth2.credentials import Credentials
 
@@ -215,7 +206,7 @@ def test_token_pickle_of_the_original_script_is_migrated_once(
         expiry=datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(minutes=1),
     )
     (tmp_path / "token.pickle").write_bytes(pickle.dumps(legacy))
-    code, out, err = run(capsys, path, "--init")
+    code, out, err = populate(path, "--init")
     assert code == 0, err
     assert "migrated the Google token" in err and "token.pickle" in err
     migrated = json.loads((tmp_path / "token.json").read_text())
@@ -223,7 +214,7 @@ def test_token_pickle_of_the_original_script_is_migrated_once(
     assert stat.S_IMODE((tmp_path / "token.json").stat().st_mode) == 0o600
     assert (tmp_path / "token.pickle").exists()  # the user's file is theirs to delete
     assert_no_secrets(out + err, [legacy.token, *token_secrets(tmp_path)])
-    code, out, err = run(capsys, path)
+    code, out, err = populate(path)
     assert code == 0
     assert "token.pickle" not in err  # once
 
@@ -234,16 +225,13 @@ class _Booby:
 
 
 def test_a_token_pickle_that_is_not_credentials_is_never_run(
-    tmp_path: Path,
-    emu: SheetsEmulator,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, emu: SheetsEmulator, populate: Populate, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = setup_folder(tmp_path, emu, spreadsheet_id=emu.create_spreadsheet())
     (tmp_path / "token.json").unlink()
     (tmp_path / "token.pickle").write_bytes(pickle.dumps(_Booby()))
     monkeypatch.chdir(tmp_path)
-    code, _, err = run(capsys, path)
+    code, _, err = populate(path)
     assert code == 1
     assert "does not hold Google credentials" in err
     assert not (tmp_path / "EXECUTED").exists()
@@ -251,32 +239,25 @@ def test_a_token_pickle_that_is_not_credentials_is_never_run(
 
 
 def test_no_credentials_at_all_is_a_setup_error(
-    tmp_path: Path, emu: SheetsEmulator, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, emu: SheetsEmulator, populate: Populate
 ) -> None:
     path = setup_folder(tmp_path, emu, spreadsheet_id=emu.create_spreadsheet())
     (tmp_path / "token.json").unlink()
-    code, _, err = run(capsys, path)
+    code, _, err = populate(path)
     assert code == 2
     assert "credentials.json" in err and "google_service_account_file" in err
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def test_first_authorization_shows_the_address_and_saves_the_token(
     tmp_path: Path,
     emu: SheetsEmulator,
-    capsys: pytest.CaptureFixture[str],
+    populate: Populate,
     monkeypatch: pytest.MonkeyPatch,
+    free_port: int,
 ) -> None:
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the emulator's token URL is http
-    port = _free_port()
     path = setup_folder(
-        tmp_path, emu, spreadsheet_id=emu.create_spreadsheet(), google_oauth_port=port
+        tmp_path, emu, spreadsheet_id=emu.create_spreadsheet(), google_oauth_port=free_port
     )
     (tmp_path / "token.json").unlink()
     emu.write_client_secrets_file(tmp_path / "credentials.json")
@@ -291,17 +272,17 @@ def test_first_authorization_shows_the_address_and_saves_the_token(
     assert credentials.valid
     assert len(shown) == 1
     assert shown[0].startswith(emu.url + "auth?") and "access_type=offline" in shown[0]
-    assert f"localhost%3A{port}" in shown[0]
+    assert f"localhost%3A{free_port}" in shown[0]
     saved = json.loads((tmp_path / "token.json").read_text())
     assert saved["refresh_token"] == credentials.refresh_token
     assert stat.S_IMODE((tmp_path / "token.json").stat().st_mode) == 0o600
-    code, out, err = run(capsys, path, "--init")  # and the token works for the sheet
+    code, out, err = populate(path, "--init")  # and the token works for the sheet
     assert code == 0, err
     assert_no_secrets(out + err, token_secrets(tmp_path))
 
 
 def test_a_service_account_needs_no_token_file(
-    tmp_path: Path, emu: SheetsEmulator, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, emu: SheetsEmulator, populate: Populate
 ) -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -329,7 +310,7 @@ def test_a_service_account_needs_no_token_file(
         google_service_account_file="service_account.json",
     )
     (tmp_path / "token.json").unlink()
-    code, out, err = run(capsys, path, "--init")
+    code, out, err = populate(path, "--init")
     assert code == 0, err
     assert emu.count("oauth.token") == 1
     assert not (tmp_path / "token.json").exists()
@@ -340,7 +321,7 @@ def test_init_with_an_empty_history_takes_the_serials_from_enlighten(
     tmp_path: Path,
     emu: SheetsEmulator,
     enlighten: Callable[..., EnlightenEmulator],
-    capsys: pytest.CaptureFixture[str],
+    populate: Populate,
 ) -> None:
     from panel_tracker.enlighten import EnlightenClient
 
@@ -348,7 +329,7 @@ def test_init_with_an_empty_history_takes_the_serials_from_enlighten(
     night(site, 0)
     path = write_config(tmp_path, site)
     attach_sheets_emulator(path, emu)
-    code, out, err = run(capsys, path, "--init")
+    code, out, err = populate(path, "--init")
     assert code == 0, err
     sid = json.loads(path.read_text())["spreadsheet_id"]
     reported = {

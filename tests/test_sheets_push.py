@@ -7,23 +7,27 @@ the template's named range, days appended as "MM/DD/YYYY" text that Sheets parse
 from __future__ import annotations
 
 import json
-import socket
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from panel_tracker.config import load_config
 from panel_tracker.history import History, load_history, save_history
-from panel_tracker.sheets import ESTIMATED_NOTE, push_history
+from panel_tracker.sheet_rows import ESTIMATED_NOTE
+from panel_tracker.sheets import push_history
 from panel_tracker.sheets_transport import SheetsClient, SheetsError
-from populate_google_sheet import main
 from sandbox.sheets_bench import add_days, write_sheets_config
 from sandbox.sheets_emulator import SheetsEmulator
 from tests.conftest import assert_no_secrets
+
+if TYPE_CHECKING:  # imported by pytest_plugins below, first, so pytest can rewrite it
+    from tests.sheets_fixtures import Populate
+
+pytest_plugins = ["tests.sheets_fixtures"]  # the emu, populate and free_port fixtures
 
 SERIALS = ["121900000001", "121900000002", "121900000003"]
 TEMPLATE_ID, YEAR_ID = 13, 2025
@@ -109,7 +113,7 @@ class World:
     config_path: Path
     history: History
     spreadsheet_id: str
-    capsys: pytest.CaptureFixture[str]
+    populate: Populate
 
     def save(self) -> None:
         save_history(load_config(self.config_path).history_path, self.history)
@@ -117,9 +121,7 @@ class World:
     def push(self, *args: str) -> tuple[int, str, str]:
         self.save()
         self.emu.reset_calls()
-        code = main(["--config", str(self.config_path), *args])
-        out, err = self.capsys.readouterr()
-        return code, out, err
+        return self.populate(self.config_path, *args)
 
     def rows(self, year: int, last_column: str = "D") -> list[list[str]]:
         """The year's rows as shown, the date as ISO (typed ones show as 6/1/2025, ours 06/01)."""
@@ -136,39 +138,27 @@ class World:
         return [day, *["" if v is None else str(v) for v in values]]
 
 
+NewWorld = Callable[[list[str], tuple[str, int]], World]
+
+
 @pytest.fixture
-def emu() -> Iterator[SheetsEmulator]:
-    with SheetsEmulator() as emulator:
-        yield emulator
+def new_world(tmp_path: Path, emu: SheetsEmulator, populate: Populate) -> NewWorld:
+    """``new_world(sheet_days, (first history day, count))``: the legacy sheet and a history."""
 
+    def make(sheet_days: list[str], history_days: tuple[str, int]) -> World:
+        history = History()
+        add_days(history, SERIALS, date.fromisoformat(history_days[0]), history_days[1])
+        sid = legacy_spreadsheet(emu, SERIALS, history, sheet_days)
+        path = write_sheets_config(tmp_path, emu, spreadsheet_id=sid)
+        return World(emu, tmp_path, path, history, sid, populate)
 
-def make_world(
-    tmp_path: Path,
-    emu: SheetsEmulator,
-    capsys: pytest.CaptureFixture[str],
-    *,
-    sheet_days: list[str],
-    history_days: tuple[str, int],
-    sheet_serials: list[str] = SERIALS,
-    history_serials: list[str] = SERIALS,
-) -> World:
-    history = History()
-    add_days(history, history_serials, date.fromisoformat(history_days[0]), history_days[1])
-    sid = legacy_spreadsheet(emu, sheet_serials, history, sheet_days)
-    path = write_sheets_config(tmp_path, emu, spreadsheet_id=sid)
-    return World(emu, tmp_path, path, history, sid, capsys)
+    return make
 
 
 def test_daily_push_is_one_read_and_one_write_and_a_rerun_changes_nothing(
-    tmp_path: Path, emu: SheetsEmulator, capsys: pytest.CaptureFixture[str]
+    emu: SheetsEmulator, new_world: NewWorld
 ) -> None:
-    world = make_world(
-        tmp_path,
-        emu,
-        capsys,
-        sheet_days=days_from("2025-06-01", 10),
-        history_days=("2025-06-01", 11),
-    )
+    world = new_world(days_from("2025-06-01", 10), ("2025-06-01", 11))
     # The very first push lists the sheets once (no state yet): 3 calls, then never again.
     code, out, _ = world.push()
     assert code == 0
@@ -193,10 +183,8 @@ def test_daily_push_is_one_read_and_one_write_and_a_rerun_changes_nothing(
     assert emu.snapshot(world.spreadsheet_id) == before  # same cells, no new row
 
 
-def test_days_are_real_dates_in_column_a(
-    tmp_path: Path, emu: SheetsEmulator, capsys: pytest.CaptureFixture[str]
-) -> None:
-    world = make_world(tmp_path, emu, capsys, sheet_days=[], history_days=("2025-03-01", 2))
+def test_days_are_real_dates_in_column_a(emu: SheetsEmulator, new_world: NewWorld) -> None:
+    world = new_world([], ("2025-03-01", 2))
     assert world.push()[0] == 0
     cell = emu.cell(world.spreadsheet_id, "'Panel Data-2025'!A3")
     assert cell["effectiveValue"] == {"numberValue": (date(2025, 3, 1) - date(1899, 12, 30)).days}
@@ -205,15 +193,9 @@ def test_days_are_real_dates_in_column_a(
 
 
 def test_first_push_of_a_year_copies_the_template_in_the_same_two_calls(
-    tmp_path: Path, emu: SheetsEmulator, capsys: pytest.CaptureFixture[str]
+    emu: SheetsEmulator, new_world: NewWorld
 ) -> None:
-    world = make_world(
-        tmp_path,
-        emu,
-        capsys,
-        sheet_days=days_from("2025-12-20", 12),
-        history_days=("2025-12-20", 12),
-    )
+    world = new_world(days_from("2025-12-20", 12), ("2025-12-20", 12))
     assert world.push()[0] == 0  # December is all there: rewritten in place, state remembered
     world.add("2026-01-01", 1)
     code, _, _ = world.push()
@@ -230,15 +212,9 @@ def test_first_push_of_a_year_copies_the_template_in_the_same_two_calls(
 
 
 def test_days_across_new_year_go_to_their_own_sheets_in_one_batch(
-    tmp_path: Path, emu: SheetsEmulator, capsys: pytest.CaptureFixture[str]
+    emu: SheetsEmulator, new_world: NewWorld
 ) -> None:
-    world = make_world(
-        tmp_path,
-        emu,
-        capsys,
-        sheet_days=days_from("2025-12-20", 10),
-        history_days=("2025-12-20", 10),
-    )
+    world = new_world(days_from("2025-12-20", 10), ("2025-12-20", 10))
     assert world.push()[0] == 0
     world.add("2025-12-30", 4)  # Dec 30, Dec 31, Jan 1, Jan 2: the run was off over New Year
     code, _, _ = world.push()
@@ -252,15 +228,9 @@ def test_days_across_new_year_go_to_their_own_sheets_in_one_batch(
 
 
 def test_thirty_missing_days_heal_in_two_calls_with_notes(
-    tmp_path: Path, emu: SheetsEmulator, capsys: pytest.CaptureFixture[str]
+    emu: SheetsEmulator, new_world: NewWorld
 ) -> None:
-    world = make_world(
-        tmp_path,
-        emu,
-        capsys,
-        sheet_days=days_from("2025-06-01", 10),
-        history_days=("2025-06-01", 10),
-    )
+    world = new_world(days_from("2025-06-01", 10), ("2025-06-01", 10))
     assert world.push()[0] == 0
     world.add("2025-06-11", 30)  # a month of Google outage: the history kept every day
     estimated = world.history.micros[SERIALS[0]]["2025-06-20"]
@@ -281,13 +251,9 @@ def test_thirty_missing_days_heal_in_two_calls_with_notes(
     assert blank["note"] == "Unknown: lifetime counter reset"
 
 
-def test_a_day_missing_inside_the_sheet_is_inserted_in_date_order(
-    tmp_path: Path, emu: SheetsEmulator, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_day_missing_inside_the_sheet_is_inserted_in_date_order(new_world: NewWorld) -> None:
     sheet_days = [d for d in days_from("2025-06-01", 10) if d != "2025-06-05"]
-    world = make_world(
-        tmp_path, emu, capsys, sheet_days=sheet_days, history_days=("2025-06-01", 10)
-    )
+    world = new_world(sheet_days, ("2025-06-01", 10))
     code, out, _ = world.push()
     assert code == 0
     assert "1 new" in out
@@ -295,7 +261,7 @@ def test_a_day_missing_inside_the_sheet_is_inserted_in_date_order(
 
 
 def test_serials_missing_on_either_side_are_warnings_and_the_rest_is_written(
-    tmp_path: Path, emu: SheetsEmulator, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, emu: SheetsEmulator, populate: Populate
 ) -> None:
     retired, replacement = "121900000099", "121900000077"
     sheet_serials = [SERIALS[0], retired, SERIALS[1]]
@@ -306,7 +272,12 @@ def test_serials_missing_on_either_side_are_warnings_and_the_rest_is_written(
     del history.micros[retired]  # ... and its history is gone (a fresh history file)
     add_days(history, [SERIALS[0], replacement, SERIALS[1]], date(2025, 6, 6), 1)
     world = World(
-        emu, tmp_path, write_sheets_config(tmp_path, emu, spreadsheet_id=sid), history, sid, capsys
+        emu,
+        tmp_path,
+        write_sheets_config(tmp_path, emu, spreadsheet_id=sid),
+        history,
+        sid,
+        populate,
     )
     old_retired_cell = emu.values(sid, "'Panel Data-2025'!C7")
     code, _, err = world.push()
@@ -324,12 +295,8 @@ def test_serials_missing_on_either_side_are_warnings_and_the_rest_is_written(
     assert old_retired_cell == [[str(retired_wh)]]
 
 
-def test_date_flag_pushes_that_one_day(
-    tmp_path: Path, emu: SheetsEmulator, capsys: pytest.CaptureFixture[str]
-) -> None:
-    world = make_world(
-        tmp_path, emu, capsys, sheet_days=days_from("2025-06-01", 3), history_days=("2025-06-01", 5)
-    )
+def test_date_flag_pushes_that_one_day(new_world: NewWorld) -> None:
+    world = new_world(days_from("2025-06-01", 3), ("2025-06-01", 5))
     code, out, _ = world.push("--date", "2025-06-05")
     assert code == 0
     assert "1 days written (2025-06-05; 1 new, 0 rewritten)" in out
@@ -369,11 +336,9 @@ def test_429_is_retried_and_a_5xx_page_that_is_not_json_is_one_clear_error(
 
 
 def test_an_unreachable_sheets_endpoint_is_one_clear_error(
-    tmp_path: Path, emu: SheetsEmulator
+    tmp_path: Path, emu: SheetsEmulator, free_port: int
 ) -> None:
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/"
+    dead = f"http://127.0.0.1:{free_port}/"  # nobody listens there
     path = write_sheets_config(tmp_path, emu, spreadsheet_id="1SomeSheet", sheets_api_url=dead)
     config = load_config(path)
     history = History()
@@ -388,7 +353,7 @@ def test_an_unreachable_sheets_endpoint_is_one_clear_error(
 
 
 def test_missing_spreadsheet_exits_1_naming_the_id_and_leaves_the_history(
-    tmp_path: Path, emu: SheetsEmulator, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, emu: SheetsEmulator, populate: Populate
 ) -> None:
     path = write_sheets_config(tmp_path, emu, spreadsheet_id="1NoSuchSheetAbc")
     history = History()
@@ -396,8 +361,7 @@ def test_missing_spreadsheet_exits_1_naming_the_id_and_leaves_the_history(
     history_path = load_config(path).history_path
     save_history(history_path, history)
     before = history_path.read_bytes()
-    code = main(["--config", str(path)])
-    _, err = capsys.readouterr()
+    code, _, err = populate(path)
     assert code == 1
     assert "1NoSuchSheetAbc" in err
     assert "spreadsheet_id" in err and "shared" in err
@@ -407,11 +371,9 @@ def test_missing_spreadsheet_exits_1_naming_the_id_and_leaves_the_history(
 
 
 def test_a_year_sheet_deleted_by_hand_is_noticed_and_made_again(
-    tmp_path: Path, emu: SheetsEmulator, capsys: pytest.CaptureFixture[str]
+    emu: SheetsEmulator, new_world: NewWorld
 ) -> None:
-    world = make_world(
-        tmp_path, emu, capsys, sheet_days=days_from("2025-06-01", 3), history_days=("2025-06-01", 3)
-    )
+    world = new_world(days_from("2025-06-01", 3), ("2025-06-01", 3))
     assert world.push()[0] == 0
     emu.apply(world.spreadsheet_id, [{"deleteSheet": {"sheetId": YEAR_ID}}])
     code, _, _ = world.push()
@@ -422,11 +384,9 @@ def test_a_year_sheet_deleted_by_hand_is_noticed_and_made_again(
 
 
 def test_a_year_sheet_made_by_hand_is_used_not_duplicated(
-    tmp_path: Path, emu: SheetsEmulator, capsys: pytest.CaptureFixture[str]
+    emu: SheetsEmulator, new_world: NewWorld
 ) -> None:
-    world = make_world(
-        tmp_path, emu, capsys, sheet_days=days_from("2025-12-30", 2), history_days=("2025-12-30", 2)
-    )
+    world = new_world(days_from("2025-12-30", 2), ("2025-12-30", 2))
     assert world.push()[0] == 0
     emu.apply(
         world.spreadsheet_id,
@@ -441,19 +401,17 @@ def test_a_year_sheet_made_by_hand_is_used_not_duplicated(
 
 
 def test_no_spreadsheet_id_is_a_usage_error(
-    tmp_path: Path, emu: SheetsEmulator, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, emu: SheetsEmulator, populate: Populate
 ) -> None:
-    path = write_sheets_config(tmp_path, emu)
-    code = main(["--config", str(path)])
-    _, err = capsys.readouterr()
+    code, _, err = populate(write_sheets_config(tmp_path, emu))
     assert code == 2
     assert "spreadsheet_id is not set" in err and "--init" in err
 
 
 def test_tokens_never_appear_in_verbose_output(
-    tmp_path: Path, emu: SheetsEmulator, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, emu: SheetsEmulator, new_world: NewWorld
 ) -> None:
-    world = make_world(tmp_path, emu, capsys, sheet_days=[], history_days=("2025-06-01", 2))
+    world = new_world([], ("2025-06-01", 2))
     emu.write_authorized_user_file(tmp_path / "token.json", expired=True)  # forces a refresh
     code, out, err = world.push("-v")
     assert code == 0
