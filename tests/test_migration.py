@@ -1,20 +1,27 @@
 """An installation of the original script switches over without losing anything.
 
 The fixtures in tests/fixtures/original/ are in the original's formats: its config
-(with placeholder-free keys of the same names) and its history written by json.dump.
+(with placeholder-free keys of the same names) and its history written by json.dump; the
+token.pickle and the spreadsheet laid out as its template are made by the test.
 """
 
 from __future__ import annotations
 
 import json
+import pickle
 import shutil
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from google.oauth2.credentials import Credentials
+
 import run_inverter_daily_stats
+from panel_tracker.google_auth import SCOPES
 from panel_tracker.history import load_history
+from sandbox.sheets_emulator import SheetsEmulator
 from sandbox.site import SiteScenario
 from tests.conftest import API_KEY, CLIENT_ID, CLIENT_SECRET, assert_no_secrets, night
+from tests.legacy_sheet import legacy_spreadsheet
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "original"
 SCENARIO = SiteScenario.healthy(initial_lifetime_wh=650_000)
@@ -72,3 +79,47 @@ def test_original_config_keys_keep_their_meaning(tmp_path, enlighten, capsys):
     saved = json.loads(config.read_text())
     assert saved["name"] == "Home" and saved["spreadsheet_id"] == "<google sheet_id>"
     assert set(json.loads((FIXTURES / "enlighten_v4_config.json").read_text())) <= set(saved)
+
+
+def test_original_token_pickle_and_spreadsheet_carry_over(tmp_path, enlighten, capsys):
+    emulator = enlighten(SCENARIO)
+    site = emulator.site
+    config_path = install_original(tmp_path, emulator)
+    install = config_path.parent
+    history = load_history(install / "data" / f"inverter_daily_data-{site.system_id}.json")
+    # The user typed the serials into the template in their own order, not sorted.
+    serials = sorted(history.serials(), reverse=True)
+    with SheetsEmulator() as sheets:
+        sid = legacy_spreadsheet(sheets, serials, history, history.dates())
+        legacy = Credentials(
+            token=sheets.issue_access_token(),
+            refresh_token=sheets.issue_refresh_token(),
+            token_uri=sheets.token_uri,
+            client_id=sheets.client_id,
+            client_secret=sheets.client_secret,
+            scopes=SCOPES,
+        )
+        (install / "token.pickle").write_bytes(pickle.dumps(legacy))
+        config = json.loads(config_path.read_text())
+        # Only what points the original's config at the sandbox instead of Google.
+        config.update(
+            spreadsheet_id=sid, sheets_api_url=sheets.url, google_token_uri=sheets.token_uri
+        )
+        config_path.write_text(json.dumps(config, indent=4))
+        old_rows = sheets.values(sid, "'Panel Data-2025'!A1:Y")
+        for offset in range(3):
+            night(emulator, offset)
+            code = run_inverter_daily_stats.main(["--config", str(config_path)])
+            out, err = capsys.readouterr()
+            assert code == 0, err
+            assert_no_secrets(
+                out + err, [API_KEY, CLIENT_SECRET, legacy.token, legacy.refresh_token]
+            )
+        assert sheets.values(sid, "'Panel Data-2025'!A1:Y") == old_rows  # untouched
+        new_rows = sheets.values(sid, "'Panel Data-2026'!A3:Y")
+    assert json.loads((install / "token.json").read_text())["refresh_token"]
+    first = site.days()[0]
+    expected = [first + timedelta(days=n) for n in range(3)]
+    assert [datetime.strptime(row[0], "%m/%d/%Y").date() for row in new_rows] == expected
+    for row, day in zip(new_rows, expected, strict=True):
+        assert [int(cell) for cell in row[1:]] == [site.truth_daily(s, day) for s in serials]

@@ -23,6 +23,7 @@ from panel_tracker.sheets_transport import SheetsClient, SheetsError
 from sandbox.sheets_bench import add_days, write_sheets_config
 from sandbox.sheets_emulator import SheetsEmulator
 from tests.conftest import assert_no_secrets
+from tests.legacy_sheet import TEMPLATE_ID, YEAR_ID, legacy_spreadsheet
 
 if TYPE_CHECKING:  # imported by pytest_plugins below, first, so pytest can rewrite it
     from tests.sheets_fixtures import Populate
@@ -30,71 +31,6 @@ if TYPE_CHECKING:  # imported by pytest_plugins below, first, so pytest can rewr
 pytest_plugins = ["tests.sheets_fixtures"]  # the emu, populate and free_port fixtures
 
 SERIALS = ["121900000001", "121900000002", "121900000003"]
-TEMPLATE_ID, YEAR_ID = 13, 2025
-
-
-def legacy_spreadsheet(
-    emu: SheetsEmulator, serials: list[str], history: History, days: list[str]
-) -> str:
-    """The original's layout, with ``days`` of the history already appended to 2025."""
-    sid = emu.create_spreadsheet("Solar Performance")
-    emu.apply(
-        sid,
-        [
-            {"addSheet": {"properties": {"sheetId": 11, "title": "Dashboard"}}},
-            {"addSheet": {"properties": {"sheetId": 12, "title": "Last 7 Days"}}},
-            {
-                "addSheet": {
-                    "properties": {
-                        "sheetId": TEMPLATE_ID,
-                        "title": "Panel Data-TEMPLATE",
-                        "gridProperties": {"rowCount": 50, "columnCount": 8},
-                    }
-                }
-            },
-            {"deleteSheet": {"sheetId": 0}},
-            {
-                "addNamedRange": {
-                    "namedRange": {
-                        "name": "InverterSerialNumbers",
-                        "range": {
-                            "sheetId": TEMPLATE_ID,
-                            "startRowIndex": 0,
-                            "endRowIndex": 1,
-                            "startColumnIndex": 1,
-                            "endColumnIndex": 1 + len(serials),
-                        },
-                    }
-                }
-            },
-        ],
-    )
-    emu.set_values(
-        sid,
-        "'Panel Data-TEMPLATE'!A1",
-        [["Serial Number", *[int(s) for s in serials]], ["Date", *["=SUM(B3:B)"] * len(serials)]],
-    )
-    emu.apply(
-        sid,
-        [
-            {
-                "duplicateSheet": {
-                    "sourceSheetId": TEMPLATE_ID,
-                    "newSheetId": YEAR_ID,
-                    "newSheetName": "Panel Data-2025",
-                    "insertSheetIndex": 2,
-                }
-            }
-        ],
-    )
-    rows = [[_us(d), *[history.daily(s, d) for s in serials]] for d in days]
-    if rows:
-        emu.set_values(sid, "'Panel Data-2025'!A3", rows)
-    return sid
-
-
-def _us(day: str) -> str:
-    return date.fromisoformat(day).strftime("%m/%d/%Y")
 
 
 def _iso(shown: str) -> str:
