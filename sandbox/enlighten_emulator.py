@@ -21,11 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl
 
-from sandbox.loopback_server import LoopbackEmulator, LoopbackServer
+from sandbox.loopback_server import LoopbackEmulator, LoopbackServer, QuietHandler
 from sandbox.site import DAYLIGHT_HOURS, SimulatedSite
 
 MALFORMED = "<malformed>"
@@ -689,31 +688,15 @@ class _Server(LoopbackServer):
             super().handle_error(request, client_address)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     server: _Server
 
-    def do_GET(self) -> None:
+    def do_DELETE(self) -> None:  # noqa: N802 - http.server names its methods so
         self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the emulator prints nothing."""
 
     def _serve(self) -> None:
         reply = self.server.emulator.handle(self._parse())
-        self.send_response(reply.status)
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(reply.body)))
-        self.end_headers()
-        self.wfile.write(reply.body)
+        self.send_reply(reply.status, reply.content_type, reply.body)
 
     def _parse(self) -> _Request:
         """Query and body parameters merged: OAuth clients send either; control calls send JSON."""

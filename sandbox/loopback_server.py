@@ -28,6 +28,40 @@ class LoopbackServer(ThreadingHTTPServer):
         self.emulator = emulator
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """A handler that prints nothing and sends each reply the same way.
+
+    A subclass implements ``_serve`` (GET, POST and PUT all come there) and adds any other
+    method it answers.
+    """
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        raise NotImplementedError
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: an emulator prints nothing."""
+
+    def send_reply(
+        self, status: int, content_type: str, body: bytes, headers: dict[str, str] | None = None
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+
 class LoopbackEmulator:
     """Start, stop and ``with`` for an emulator served by a ``LoopbackServer``."""
 

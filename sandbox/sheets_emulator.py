@@ -33,14 +33,13 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, unquote, urlencode
 
 from panel_tracker.files import SECRET_FILE_MODE, atomic_write_json
 
-from .loopback_server import LoopbackEmulator, LoopbackServer
+from .loopback_server import LoopbackEmulator, LoopbackServer, QuietHandler
 from .sheets_methods import (
     append_values,
     as_rows,
@@ -514,20 +513,8 @@ class _Server(LoopbackServer):
     emulator: SheetsEmulator
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     server: _Server
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the emulator prints nothing."""
 
     def _serve(self) -> None:
         path, _, query = self.path.partition("?")
@@ -536,10 +523,4 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         request = _Request(self.command, path, parse_qs(query), headers, body)
         reply = self.server.emulator.handle(request)
-        self.send_response(reply.status)
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(reply.body)))
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(reply.body)
+        self.send_reply(reply.status, reply.content_type, reply.body, reply.headers)

@@ -13,13 +13,17 @@ from tests.conftest import REPO, assert_no_secrets, config_secrets, night, write
 WRAPPER = REPO / "run_inverter_daily_stats.sh"
 
 
-def cron_run(*args: str, log: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    # cron's environment is bare: no virtualenv on PATH, HOME as the current folder.
+def cron_run(
+    *args: str, log: Path, cwd: Path, **env_extra: str
+) -> subprocess.CompletedProcess[str]:
+    """The wrapper as cron starts it: a bare environment (no virtualenv on PATH), HOME as
+    the current folder; ``env_extra`` adds variables such as LOCK_WAIT or CRONTAB_FILE."""
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(cwd),
         "LOG_FILE": str(log),
         "PYTHON": os.environ.get("PYTHON", "python3"),
+        **env_extra,
     }
     return subprocess.run(
         [str(WRAPPER), *args],
@@ -66,21 +70,12 @@ def test_a_second_run_while_one_holds_the_lock_exits_1_clearly(tmp_path):
 
     with open(REPO / ".run_inverter_daily_stats.lock", "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
-        env_log = tmp_path / "daily.log"
-        env = {
-            "PATH": "/usr/bin:/bin",
-            "HOME": str(tmp_path),
-            "LOG_FILE": str(env_log),
-            "LOCK_WAIT": "1",
-        }
-        result = subprocess.run(
-            [str(WRAPPER), "--config", str(tmp_path / "x.json")],
+        result = cron_run(
+            "--config",
+            str(tmp_path / "x.json"),
+            log=tmp_path / "daily.log",
             cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+            LOCK_WAIT="1",
         )
     assert result.returncode == 1
     assert "still running" in result.stderr
@@ -107,17 +102,15 @@ def test_install_cron_twice_leaves_one_line_and_keeps_the_others(tmp_path):
     fake.chmod(0o755)
     table = tmp_path / "crontab.txt"
     table.write_text("MAILTO=me@example.com\n30 2 * * * /usr/bin/backup\n")
-    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path), "CRONTAB_FILE": str(table)}
 
     def install(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(WRAPPER), "--install-cron", *args],
+        return cron_run(
+            "--install-cron",
+            *args,
+            log=tmp_path / "daily.log",
             cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+            PATH=f"{bin_dir}:/usr/bin:/bin",
+            CRONTAB_FILE=str(table),
         )
 
     assert install().returncode == 0
@@ -141,21 +134,7 @@ def test_log_rotates_past_its_size_keeping_five(tmp_path):
     log.write_text("x" * 2000)
     for n in range(1, 6):
         (tmp_path / f"daily.log.{n}").write_text(f"old {n}")
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "LOG_FILE": str(log),
-        "LOG_MAX_BYTES": "1000",
-    }
-    subprocess.run(
-        [str(WRAPPER), "--config", str(tmp_path / "none.json")],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    cron_run("--config", str(tmp_path / "none.json"), log=log, cwd=tmp_path, LOG_MAX_BYTES="1000")
     assert (tmp_path / "daily.log.1").read_text() == "x" * 2000
     assert (tmp_path / "daily.log.5").read_text() == "old 4"
     assert not (tmp_path / "daily.log.6").exists()
