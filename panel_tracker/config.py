@@ -150,17 +150,28 @@ class Config:
         """Write the rotated pair into the config file at once, atomically, mode 0600.
 
         Every other key is kept as it is on disk (re-read first, so a hand edit made while
-        the job ran is not undone).
+        the job ran is not undone). If the file no longer parses (edited mid-run), it is
+        not overwritten: the pair goes to a rescue file beside it, since the old refresh
+        token is already dead, and the error says how to put it back.
         """
         try:
             on_disk = read_json(self.path, what="config")
         except DataFileError:
             on_disk = None
-        base = on_disk if isinstance(on_disk, dict) else dict(self.raw)
-        base["access_token"] = access_token
-        base["refresh_token"] = refresh_token
-        atomic_write_json(self.path, base, mode=SECRET_FILE_MODE, indent=4)
-        self.raw = base
+        if not isinstance(on_disk, dict):
+            rescue = self.path.with_name(self.path.name + ".new-tokens")
+            pair = {"access_token": access_token, "refresh_token": refresh_token}
+            atomic_write_json(rescue, pair, mode=SECRET_FILE_MODE, indent=4)
+            self.raw.update(pair)
+            raise ConfigError(
+                f"{self.path} no longer parses, so it was left untouched; the new tokens "
+                f"are in {rescue}: fix the config, then copy access_token and refresh_token "
+                "from that file into it (the old refresh token no longer works)"
+            )
+        on_disk["access_token"] = access_token
+        on_disk["refresh_token"] = refresh_token
+        atomic_write_json(self.path, on_disk, mode=SECRET_FILE_MODE, indent=4)
+        self.raw = on_disk
         logger.info("saved the new token pair to %s", self.path)
 
     def save_setting(self, key: str, value: Any) -> None:

@@ -12,6 +12,7 @@ import run_inverter_daily_stats
 from panel_tracker.config import load_config
 from panel_tracker.daily_job import run_daily_job
 from panel_tracker.enlighten import EnlightenClient
+from panel_tracker.errors import ConfigError
 from panel_tracker.history import History, load_history
 from sandbox.site import SiteScenario
 from tests.conftest import assert_no_secrets, config_secrets, night, run_script, write_config
@@ -331,3 +332,23 @@ def test_two_systems_one_failing_the_other_is_updated_and_status_is_1(tmp_path, 
     assert_no_secrets(
         out + err, config_secrets(folder / "a.json") + config_secrets(folder / "b.json")
     )
+
+
+def test_config_broken_mid_run_is_not_overwritten_and_the_new_tokens_are_rescued(
+    tmp_path, enlighten
+):
+    emulator = enlighten(SiteScenario.healthy())
+    config_path = write_config(tmp_path, emulator)
+    expired, refresh = emulator.issue_tokens(access_expires_in=-5)
+    raw = json.loads(config_path.read_text())
+    raw.update(access_token=expired, refresh_token=refresh)
+    config_path.write_text(json.dumps(raw))
+    config = load_config(config_path)
+    config_path.write_text('{"half an edit": ')  # the user is editing while the job runs
+    client = EnlightenClient.from_config(config)
+    with pytest.raises(ConfigError, match="left untouched"):
+        client.ensure_fresh_token()
+    assert config_path.read_text() == '{"half an edit": '
+    rescued = json.loads((tmp_path / "enlighten_v4_config.json.new-tokens").read_text())
+    assert emulator.refresh_token_valid(rescued["refresh_token"])
+    assert (tmp_path / "enlighten_v4_config.json.new-tokens").stat().st_mode & 0o777 == 0o600
