@@ -286,6 +286,11 @@ class SheetsEmulator(LoopbackEmulator):
 
     # ----- faults and counts -----
 
+    def clear_faults(self) -> None:
+        """End an injected outage: every later call is answered normally."""
+        with self._lock:
+            self._faults.clear()
+
     def inject_fault(
         self,
         method: str | None,
