@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .config import Config
 from .daily_energy import DailyEnergyUpdate, Reading, UpdateResult
 from .daily_health import HealthOutcome, announce, judge_panels, system_alert
-from .enlighten import EnlightenError, PlanNotAllowedError
 from .errors import ConfigError, PanelTrackerError
 from .files import run_lock
+from .gap_sources import GapSource, fetch_gap_data
 from .history import History, load_history, save_history
 from .jwt_expiry import jwt_expiry
 from .sheets import push_history, sheets_configured
@@ -35,10 +35,6 @@ logger = logging.getLogger(__name__)
 RETIRED_AFTER_DAYS = 30
 # Warn this long before the refresh token dies: after that only the homeowner can fix it.
 REFRESH_WARNING_DAYS = 7
-# A free plan's "no per-micro telemetry" is remembered this long, then asked again
-# (users upgrade); each ask costs one call.
-PLAN_RECHECK_DAYS = 90
-TELEMETRY_WINDOW_DAYS = 7
 
 
 class SystemDetails(Protocol):
@@ -46,16 +42,12 @@ class SystemDetails(Protocol):
     def timezone(self) -> str | None: ...
 
 
-class EnlightenSource(Protocol):
+class EnlightenSource(GapSource, Protocol):
     """The part of ``EnlightenClient`` the job uses (a fake fits in unit tests)."""
 
     def ensure_fresh_token(self) -> None: ...
     def inverter_readings(self) -> Sequence[Reading]: ...
     def system(self) -> SystemDetails: ...
-    def energy_lifetime(self, start: date, end: date) -> dict[date, int]: ...
-    def micro_daily_telemetry(
-        self, serial: str, start: date, *, tz: ZoneInfo | None = None
-    ) -> dict[date, int]: ...
 
 
 @dataclass
@@ -108,17 +100,6 @@ def resolve_timezone(config: Config, history: History, source: EnlightenSource) 
         raise ConfigError(
             f'{config.path}: unknown time zone "{name}"; use an IANA name like "America/Denver"'
         ) from None
-
-
-def _fetch_production(
-    source: EnlightenSource, span: tuple[date, date], run: DailyRun
-) -> dict[date, int] | None:
-    try:
-        return source.energy_lifetime(*span)
-    except PanelTrackerError as exc:
-        # The gap is still conserved, only split evenly instead of by sunshine.
-        run.warnings.append(f"system production for the gap unavailable ({exc}); split evenly")
-        return None
 
 
 def _account(history: History, run: DailyRun, update: UpdateResult) -> None:
@@ -185,51 +166,6 @@ def _warn_if_refresh_token_expires_soon(
         run.health.events.append(system_alert(None, f"{config.name}: {message}"))
 
 
-def _fetch_exact_days(
-    source: EnlightenSource,
-    history: History,
-    gaps: dict[str, tuple[date, date]],
-    *,
-    tz: ZoneInfo,
-    run: DailyRun,
-    today: str,
-) -> dict[str, dict[date, int]]:
-    """Paid plans: each gap serial's own days from its telemetry, 7 days a call.
-
-    The free plan answers 401: that is remembered so later gaps cost no extra call.
-    """
-    if not gaps:
-        return {}
-    system = history.section("system")
-    verdict = system.get("per_micro_telemetry")
-    if isinstance(verdict, dict) and verdict.get("available") is False:
-        checked = str(verdict.get("checked", ""))
-        recheck = (date.fromisoformat(today) - timedelta(days=PLAN_RECHECK_DAYS)).isoformat()
-        if checked >= recheck:
-            return {}
-    exact: dict[str, dict[date, int]] = {}
-    try:
-        for serial, (first, last) in sorted(gaps.items()):
-            days: dict[date, int] = {}
-            start = first
-            while start <= last:
-                days.update(source.micro_daily_telemetry(serial, start, tz=tz))
-                start += timedelta(days=TELEMETRY_WINDOW_DAYS)
-            exact[serial] = days
-    except PlanNotAllowedError:
-        system["per_micro_telemetry"] = {"available": False, "checked": today}
-        run.notes.append(
-            "per-micro telemetry needs a paid Enphase plan: gaps are estimated "
-            f"(remembered; asked again after {PLAN_RECHECK_DAYS} days)"
-        )
-        return {}
-    except EnlightenError as exc:
-        run.warnings.append(f"per-micro telemetry unavailable ({exc}); the gap is estimated")
-        return exact
-    system["per_micro_telemetry"] = {"available": True, "checked": today}
-    return exact
-
-
 def update_history(
     config: Config, source: EnlightenSource, *, now: datetime | None = None
 ) -> tuple[History, DailyRun]:
@@ -245,17 +181,10 @@ def update_history(
             "check system_id in the config"
         )
     update = DailyEnergyUpdate(history, readings, tz)
-    gaps = update.gaps()
-    exact = _fetch_exact_days(source, history, gaps, tz=tz, run=run, today=update.local_day() or "")
-    estimated = {serial: span for serial, span in gaps.items() if serial not in exact}
-    production = None
-    if estimated:
-        span = (
-            min(first for first, _ in estimated.values()),
-            max(last for _, last in estimated.values()),
-        )
-        production = _fetch_production(source, span, run)
-    result = update.apply(production, exact)
+    gap_data = fetch_gap_data(source, history, update.gaps(), tz=tz, today=update.local_day() or "")
+    run.notes.extend(gap_data.notes)
+    run.warnings.extend(gap_data.warnings)
+    result = update.apply(gap_data.production, gap_data.exact)
     _warn_if_refresh_token_expires_soon(config, history, run, now or datetime.now(timezone.utc))
     token_events = run.health.events
     run.health = judge_panels(config, history)
