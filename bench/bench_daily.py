@@ -32,19 +32,7 @@ from sandbox.site import SimulatedSite, SiteScenario
 
 def _config(folder: Path, emulator: EnlightenEmulator, access: str, refresh: str) -> Path:
     path = folder / "enlighten_v4_config.json"
-    path.write_text(
-        json.dumps(
-            {
-                "system_id": str(emulator.site.system_id),
-                "api_url": emulator.url,
-                "app_api_key": emulator.api_key,
-                "app_client_id": emulator.client_id,
-                "app_client_secret": emulator.client_secret,
-                "access_token": access,
-                "refresh_token": refresh,
-            }
-        )
-    )
+    path.write_text(json.dumps(emulator.config_keys(access, refresh)))
     return path
 
 

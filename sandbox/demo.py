@@ -52,13 +52,7 @@ def write_demo_config(folder: Path, emulator: EnlightenEmulator, site: Simulated
     site_serials = installed
     config = {
         "name": "Demo house",
-        "system_id": str(site.system_id),
-        "api_url": emulator.url,
-        "app_api_key": emulator.api_key,
-        "app_client_id": emulator.client_id,
-        "app_client_secret": emulator.client_secret,
-        "access_token": access,
-        "refresh_token": refresh,
+        **emulator.config_keys(access, refresh),
         "spreadsheet_id": "<google sheet_id>",
         "data_dir": "data",
         "report_dir": "report",

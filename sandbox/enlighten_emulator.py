@@ -183,6 +183,18 @@ class EnlightenEmulator(LoopbackEmulator):
 
     # ----- tokens -----
 
+    def config_keys(self, access_token: str, refresh_token: str) -> dict[str, str]:
+        """The config keys that point the tool at this emulator with the given tokens."""
+        return {
+            "system_id": str(self.site.system_id),
+            "api_url": self.url,
+            "app_api_key": self.api_key,
+            "app_client_id": self.client_id,
+            "app_client_secret": self.client_secret,
+            "access_token": access_token,
+            "refresh_token": refresh_token,
+        }
+
     def issue_tokens(
         self, *, access_expires_in: int | None = None, refresh_expires_in: int | None = None
     ) -> tuple[str, str]:

@@ -63,15 +63,9 @@ def enlighten() -> Iterator[Callable[..., EnlightenEmulator]]:
 
 def write_config(folder: Path, emulator: EnlightenEmulator, **extra: Any) -> Path:
     access, refresh = emulator.issue_tokens()
-    config = {
+    config: dict[str, Any] = {
         "name": "Test house",
-        "system_id": str(emulator.site.system_id),
-        "api_url": emulator.url,
-        "app_api_key": API_KEY,
-        "app_client_id": CLIENT_ID,
-        "app_client_secret": CLIENT_SECRET,
-        "access_token": access,
-        "refresh_token": refresh,
+        **emulator.config_keys(access, refresh),
         "spreadsheet_id": "<google sheet_id>",
     }
     config.update(extra)
