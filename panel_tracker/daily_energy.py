@@ -15,8 +15,8 @@ Rules (design.md, "Turning lifetime readings into days"):
 Usage is two-phase so the caller can fetch the system production for all gaps in one call::
 
     update = DailyEnergyUpdate(history, readings, tz)
-    span = update.production_span()        # None, or the (first, last) days to fetch
-    result = update.apply(production)      # production: {date: Wh} for that span
+    span = covering_span(update.gaps().values())  # None, or the days to fetch
+    result = update.apply(production)             # production: {date: Wh} for that span
 
 On paid plans ``update.gaps()`` names each serial's gap, and ``apply(exact=...)`` fills it
 with that micro-inverter's own daily telemetry instead of an estimate.
@@ -63,7 +63,6 @@ class UpdateResult:
     resets: list[str] = field(default_factory=list)
     estimated_days: dict[str, list[str]] = field(default_factory=dict)
     exact_days: dict[str, list[str]] = field(default_factory=dict)
-    unchanged: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -103,6 +102,14 @@ def gap_weights(days: Sequence[date], production: Mapping[date, int] | None) -> 
     mean = sum(known) / len(known)
     last_known = max(i for i, v in enumerate(values) if v > 0)
     return [mean if (v <= 0 and i > last_known) else v for i, v in enumerate(values)]
+
+
+def covering_span(spans: Iterable[tuple[date, date]]) -> tuple[date, date] | None:
+    """The first and last day of all the given gaps: what one energy_lifetime call covers."""
+    spans = list(spans)
+    if not spans:
+        return None
+    return min(first for first, _ in spans), max(last for _, last in spans)
 
 
 def _iso(day: date) -> str:
@@ -149,13 +156,6 @@ class DailyEnergyUpdate:
             if previous is not None and (pending.day - previous).days > 1:
                 found[pending.serial] = (previous + timedelta(days=1), pending.day)
         return found
-
-    def production_span(self) -> tuple[date, date] | None:
-        """The first and last day of every gap: what one energy_lifetime call must cover."""
-        spans = self.gaps().values()
-        if not spans:
-            return None
-        return min(first for first, _ in spans), max(last for _, last in spans)
 
     def _previous_day(self, serial: str, day: date) -> date | None:
         """The serial's latest recorded day when ``day`` comes after it, else None."""
@@ -204,11 +204,9 @@ class DailyEnergyUpdate:
         latest = max(days)
         if iso_day < latest:
             # Older than what we hold (a micro that stopped reporting): nothing to learn.
-            result.unchanged.append(serial)
             return
         if iso_day == latest:
             if not self._is_newer(days[iso_day], reading):
-                result.unchanged.append(serial)
                 return
             previous = max((d for d in days if d < iso_day), default=None)
             if previous is None:

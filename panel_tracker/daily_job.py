@@ -60,8 +60,6 @@ class DailyRun:
     reporting: int = 0
     unknown: int = 0
     expected: int = 0
-    update: UpdateResult | None = None
-    silent_serials: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
@@ -118,7 +116,6 @@ def _account(history: History, run: DailyRun, update: UpdateResult) -> None:
             run.total_wh += value or 0
             run.unknown += value is None
         else:
-            run.silent_serials[serial] = last
             run.warnings.append(f"serial {serial} has not reported since {last}")
     run.warnings.extend(update.warnings)
     if len(update.new_serials) > 3:
@@ -163,7 +160,7 @@ def _warn_if_refresh_token_expires_soon(
     # Alert once per token, not every night of its last week.
     if system.get("refresh_expiry_alerted") != expires.isoformat():
         system["refresh_expiry_alerted"] = expires.isoformat()
-        run.health.events.append(system_alert(None, f"{config.name}: {message}"))
+        run.health.events.insert(0, system_alert(None, f"{config.name}: {message}"))
 
 
 def update_history(
@@ -185,14 +182,11 @@ def update_history(
     run.notes.extend(gap_data.notes)
     run.warnings.extend(gap_data.warnings)
     result = update.apply(gap_data.production, gap_data.exact)
-    _warn_if_refresh_token_expires_soon(config, history, run, now or datetime.now(timezone.utc))
-    token_events = run.health.events
     run.health = judge_panels(config, history)
-    run.health.events[:0] = token_events
     run.warnings.extend(run.health.warnings)
+    _warn_if_refresh_token_expires_soon(config, history, run, now or datetime.now(timezone.utc))
     save_history(config.history_path, history)
     run.day = result.day
-    run.update = result
     _account(history, run, result)
     return history, run
 

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from .daily_energy import covering_span
 from .enlighten import EnlightenError, PlanNotAllowedError
 from .errors import PanelTrackerError
 from .history import History
@@ -57,9 +58,8 @@ def fetch_gap_data(
     if not gaps:
         return data
     data.exact = _exact_days(source, history, gaps, tz=tz, today=today, data=data)
-    estimated = [span for serial, span in gaps.items() if serial not in data.exact]
-    if estimated:
-        span = (min(first for first, _ in estimated), max(last for _, last in estimated))
+    span = covering_span(span for serial, span in gaps.items() if serial not in data.exact)
+    if span is not None:
         try:
             data.production = source.energy_lifetime(*span)
         except PanelTrackerError as exc:

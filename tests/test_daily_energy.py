@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from panel_tracker.daily_energy import WRAP_WH, DailyEnergyUpdate, split_exactly
+from panel_tracker.daily_energy import WRAP_WH, DailyEnergyUpdate, covering_span, split_exactly
 from panel_tracker.history import History
 
 SYDNEY = ZoneInfo("Australia/Sydney")
@@ -30,7 +30,7 @@ def evening(day: date, tz: ZoneInfo = SYDNEY, hour: int = 18) -> datetime:
 
 def run(history: History, readings: list[FakeReading], production=None):
     update = DailyEnergyUpdate(history, readings, SYDNEY)
-    span = update.production_span()
+    span = covering_span(update.gaps().values())
     wanted = None
     if span is not None:
         days = [span[0] + timedelta(days=n) for n in range((span[1] - span[0]).days + 1)]
