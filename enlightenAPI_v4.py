@@ -44,14 +44,9 @@ from panel_tracker.enlighten import (
     TokenPair,
 )
 from panel_tracker.errors import UsageError
+from panel_tracker.jwt_expiry import relative, when
 from panel_tracker.redaction import redact
-from panel_tracker.setup_check import (
-    Finding,
-    check_setup,
-    exit_status,
-    relative,
-    when,
-)
+from panel_tracker.setup_check import Finding, check_setup, exit_status
 
 enlightenAPI_v4 = EnlightenClient  # noqa: N816 - the original class name
 

@@ -25,7 +25,7 @@ from .errors import ConfigError, PanelTrackerError
 from .files import run_lock
 from .gap_sources import GapSource, fetch_gap_data
 from .history import History, load_history, save_history
-from .jwt_expiry import jwt_expiry
+from .jwt_expiry import REFRESH_WARNING, jwt_expiry, relative, when
 from .sheets import push_history, sheets_configured
 from .sheets_transport import SheetsClient
 
@@ -33,8 +33,6 @@ logger = logging.getLogger(__name__)
 
 # A serial silent for longer than this is taken as retired (replaced), not as a fault.
 RETIRED_AFTER_DAYS = 30
-# Warn this long before the refresh token dies: after that only the homeowner can fix it.
-REFRESH_WARNING_DAYS = 7
 
 
 class SystemDetails(Protocol):
@@ -147,12 +145,11 @@ def _warn_if_refresh_token_expires_soon(
     config: Config, history: History, run: DailyRun, now: datetime
 ) -> None:
     expires = jwt_expiry(config.refresh_token)
-    if expires is None or expires - now > timedelta(days=REFRESH_WARNING_DAYS):
+    if expires is None or expires - now >= REFRESH_WARNING:
         return
-    days_left = max((expires - now).days, 0)
     message = (
-        f"the Enlighten refresh token expires on {expires:%Y-%m-%d %H:%M} UTC "
-        f"(in {days_left} days); after that the job stops until you run "
+        f"the Enlighten refresh token expires on {when(expires)} "
+        f"({relative(expires, now)}); after that the job stops until you run "
         "`python enlightenAPI_v4.py authorize`: do it now, or make sure the job runs daily"
     )
     run.warnings.append(message)

@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -31,7 +31,7 @@ from .enlighten import (
 )
 from .errors import DataFileError, LockHeldError, PanelTrackerError
 from .history import load_history
-from .jwt_expiry import jwt_expiry
+from .jwt_expiry import REFRESH_WARNING, jwt_expiry, relative, when
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +39,6 @@ AUTHORIZE_COMMAND = "python enlightenAPI_v4.py authorize"
 DAILY_JOB_COMMAND = "python run_inverter_daily_stats.py"
 APPLICATIONS_PAGE = "https://developer-v4.enphase.com/admin/applications"
 # A refresh token closer to its end than this needs attention before the user is locked out.
-REFRESH_WARNING = timedelta(days=7)
-TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 
 class Status(enum.Enum):
@@ -87,24 +85,6 @@ def exit_status(findings: Sequence[Finding]) -> int:
     if any(f.config_unusable for f in findings if not f.ok):
         return 2
     return 1 if any(not f.ok for f in findings) else 0
-
-
-# --- time on a human scale ----------------------------------------------------------------
-def when(moment: datetime) -> str:
-    return moment.astimezone().strftime(TIME_FORMAT)
-
-
-def relative(moment: datetime, now: datetime) -> str:
-    """``in 23 h``, ``in 29 days``, ``3 days ago``."""
-    delta = moment - now
-    seconds = abs(delta.total_seconds())
-    if seconds < 3600:
-        amount = f"{max(round(seconds / 60), 1)} min"
-    elif seconds < 2 * 86400:
-        amount = f"{round(seconds / 3600)} h"
-    else:
-        amount = f"{round(seconds / 86400)} days"
-    return f"in {amount}" if delta.total_seconds() >= 0 else f"{amount} ago"
 
 
 # --- the config ---------------------------------------------------------------------------
