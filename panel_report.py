@@ -24,10 +24,9 @@ from panel_tracker.config import default_config_path, load_config
 from panel_tracker.errors import PanelTrackerError, UsageError
 from panel_tracker.health import HealthSettings, assess, panel_watts_from_config
 from panel_tracker.history import load_history
-from panel_tracker.report import write_report
+from panel_tracker.report import DEFAULT_REPORT_DAYS, write_report
 
 SCRIPT_DIR = Path(__file__).resolve().parent
-DEFAULT_DAYS = 30
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,8 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--days",
         type=int,
-        default=DEFAULT_DAYS,
-        help=f"days shown in the charts (default {DEFAULT_DAYS})",
+        default=DEFAULT_REPORT_DAYS,
+        help=f"days shown in the charts (default {DEFAULT_REPORT_DAYS})",
     )
     return parser
 

@@ -14,11 +14,9 @@ from .config import Config
 from .health import HealthReport, HealthSettings, assess, panel_watts_from_config
 from .health_state import SYSTEM, AlertEvent, update_alert_state
 from .history import History
-from .report import write_report
+from .report import DEFAULT_REPORT_DAYS, write_report
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_REPORT_DAYS = 30
 
 
 @dataclass

@@ -49,13 +49,17 @@ def attention_order(report: HealthReport) -> list[PanelVerdict]:
     return first + sorted(rest, key=lambda v: v.serial)
 
 
+# How many days the charts show unless the user says otherwise.
+DEFAULT_REPORT_DAYS = 30
+
+
 def write_report(
     history: History,
     report: HealthReport,
     config: Config,
     out_dir: Path,
     *,
-    days: int = 30,
+    days: int = DEFAULT_REPORT_DAYS,
 ) -> Path:
     """Write ``index.html`` and its charts into ``out_dir``; return the page's path.
 
