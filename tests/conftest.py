@@ -74,6 +74,13 @@ def write_config(folder: Path, emulator: EnlightenEmulator, **extra: Any) -> Pat
     return path
 
 
+def set_tokens(config: Path, access: str, refresh: str, **extra: Any) -> None:
+    """Put a token pair (and any other keys) into a config file, as a user would paste them."""
+    raw = json.loads(config.read_text())
+    raw.update(access_token=access, refresh_token=refresh, **extra)
+    config.write_text(json.dumps(raw, indent=4))
+
+
 def config_secrets(path: Path) -> list[str]:
     config = json.loads(path.read_text())
     return [config["access_token"], config["refresh_token"], *STATIC_SECRETS]

@@ -32,6 +32,7 @@ from tests.conftest import (
     assert_no_secrets,
     config_secrets,
     night,
+    set_tokens,
     write_config,
 )
 
@@ -65,12 +66,6 @@ def good_config(folder: Path, emulator: EnlightenEmulator, **extra: object) -> P
     path = write_config(folder, emulator, **extra)
     path.chmod(0o600)
     return path
-
-
-def set_tokens(config: Path, access: str, refresh: str) -> None:
-    raw = json.loads(config.read_text())
-    raw.update(access_token=access, refresh_token=refresh)
-    config.write_text(json.dumps(raw, indent=4))
 
 
 def micro_count(emulator: EnlightenEmulator) -> int:

@@ -15,7 +15,14 @@ from panel_tracker.enlighten import EnlightenClient
 from panel_tracker.errors import ConfigError
 from panel_tracker.history import History, load_history
 from sandbox.site import SiteScenario
-from tests.conftest import assert_no_secrets, config_secrets, night, run_script, write_config
+from tests.conftest import (
+    assert_no_secrets,
+    config_secrets,
+    night,
+    run_script,
+    set_tokens,
+    write_config,
+)
 
 
 def history_of(config_path: Path) -> History:
@@ -149,9 +156,7 @@ def test_refresh_saves_rotated_pair_and_valid_token_makes_no_token_call(
     emulator = enlighten(SiteScenario.healthy())
     config = write_config(tmp_path, emulator)
     expired, old_refresh = emulator.issue_tokens(access_expires_in=-5)
-    raw = json.loads(config.read_text())
-    raw.update(access_token=expired, refresh_token=old_refresh, custom_key="kept")
-    config.write_text(json.dumps(raw))
+    set_tokens(config, expired, old_refresh, custom_key="kept")
     night(emulator, 0)
     assert job(config, capsys)[0] == 0
     saved = json.loads(config.read_text())
@@ -199,9 +204,7 @@ def test_expired_refresh_token_exits_1_asking_to_authorize_config_untouched(
     emulator = enlighten(SiteScenario.healthy())
     config = write_config(tmp_path, emulator)
     expired, refresh = emulator.issue_tokens(access_expires_in=-5)
-    raw = json.loads(config.read_text())
-    raw.update(access_token=expired, refresh_token=refresh)
-    config.write_text(json.dumps(raw))
+    set_tokens(config, expired, refresh)
     emulator.expire_refresh_token(refresh)
     before = config.read_bytes()
     code, output = job(config, capsys)
@@ -299,9 +302,7 @@ def test_warns_a_week_before_the_refresh_token_dies(tmp_path, enlighten, capsys)
     emulator = enlighten(SiteScenario.healthy())
     config = write_config(tmp_path, emulator)
     access, refresh = emulator.issue_tokens(refresh_expires_in=5 * 86400)
-    raw = json.loads(config.read_text())
-    raw.update(access_token=access, refresh_token=refresh)
-    config.write_text(json.dumps(raw))
+    set_tokens(config, access, refresh)
     night(emulator, 0)
     code, output = job(config, capsys)
     assert code == 0
@@ -340,9 +341,7 @@ def test_config_broken_mid_run_is_not_overwritten_and_the_new_tokens_are_rescued
     emulator = enlighten(SiteScenario.healthy())
     config_path = write_config(tmp_path, emulator)
     expired, refresh = emulator.issue_tokens(access_expires_in=-5)
-    raw = json.loads(config_path.read_text())
-    raw.update(access_token=expired, refresh_token=refresh)
-    config_path.write_text(json.dumps(raw))
+    set_tokens(config_path, expired, refresh)
     config = load_config(config_path)
     config_path.write_text('{"half an edit": ')  # the user is editing while the job runs
     client = EnlightenClient.from_config(config)
