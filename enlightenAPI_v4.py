@@ -2,7 +2,7 @@
 """The Enlighten v4 client under the name the original script's users know, and set-up.
 
 ``from enlightenAPI_v4 import enlightenAPI_v4`` keeps working; the client itself lives in
-``panel_tracker.enlighten``. As a script:
+``panel_tracker.enlighten.client``. As a script:
 
     python enlightenAPI_v4.py authorize [--config PATH] [--code CODE] [--redirect-uri URI]
     python enlightenAPI_v4.py check [--config PATH]
@@ -18,7 +18,8 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from panel_tracker.authorize import exchange, redirect_uri_of, setup_client
+from panel_tracker.app.authorize import exchange, redirect_uri_of, setup_client
+from panel_tracker.app.check import Finding, check_setup, exit_status
 from panel_tracker.cli import (
     EXIT_OK,
     add_common_arguments,
@@ -27,8 +28,7 @@ from panel_tracker.cli import (
     run_script,
     setup_logging,
 )
-from panel_tracker.config import Config, default_config_path, read_config
-from panel_tracker.enlighten import (
+from panel_tracker.enlighten.client import (
     DEFAULT_REDIRECT_URI,
     AuthError,
     BadResponseError,
@@ -43,10 +43,10 @@ from panel_tracker.enlighten import (
     SystemInfo,
     TokenPair,
 )
+from panel_tracker.enlighten.jwt import relative, when
 from panel_tracker.errors import UsageError
-from panel_tracker.jwt_expiry import relative, when
 from panel_tracker.redaction import redact
-from panel_tracker.setup_check import Finding, check_setup, exit_status
+from panel_tracker.settings import Config, default_config_path, read_config
 
 enlightenAPI_v4 = EnlightenClient  # noqa: N816 - the original class name
 

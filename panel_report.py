@@ -20,11 +20,11 @@ from panel_tracker.cli import (
     run_script,
     setup_logging,
 )
-from panel_tracker.config import default_config_path, load_config
 from panel_tracker.errors import PanelTrackerError, UsageError
-from panel_tracker.health import HealthSettings, assess, panel_watts_from_config
+from panel_tracker.health.assess import HealthSettings, assess, panel_watts_from_config
 from panel_tracker.history import load_history
-from panel_tracker.report import DEFAULT_REPORT_DAYS, write_report
+from panel_tracker.report.page import DEFAULT_REPORT_DAYS, write_report
+from panel_tracker.settings import default_config_path, load_config
 
 SCRIPT_DIR = Path(__file__).resolve().parent
 

@@ -25,14 +25,14 @@ from panel_tracker.cli import (
     run_script,
     setup_logging,
 )
-from panel_tracker.config import Config, default_config_path, load_config
 from panel_tracker.errors import UsageError
-from panel_tracker.files import run_lock
-from panel_tracker.google_auth import DEFAULT_OAUTH_PORT
 from panel_tracker.history import History, load_history
-from panel_tracker.sheet_layout import create_spreadsheet, lay_out_spreadsheet
-from panel_tracker.sheets import PushResult, push_history, sheets_configured
-from panel_tracker.sheets_transport import SheetsClient
+from panel_tracker.settings import Config, default_config_path, load_config
+from panel_tracker.sheets.auth import DEFAULT_OAUTH_PORT
+from panel_tracker.sheets.layout import create_spreadsheet, lay_out_spreadsheet
+from panel_tracker.sheets.push import PushResult, push_history, sheets_configured
+from panel_tracker.sheets.transport import SheetsClient
+from panel_tracker.storage import run_lock
 
 SCRIPT_DIR = Path(__file__).resolve().parent
 
@@ -137,7 +137,7 @@ def _init(config: Config, history: History, client: SheetsClient, *, quiet: bool
 
 
 def _serials_from_enlighten(config: Config) -> list[str]:
-    from panel_tracker.enlighten import EnlightenClient  # noqa: PLC0415 - only for an empty history
+    from panel_tracker.enlighten.client import EnlightenClient  # noqa: PLC0415 - only for an empty history
 
     readings = EnlightenClient.from_config(config).inverter_readings()
     return sorted({reading.serial for reading in readings})

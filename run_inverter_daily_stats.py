@@ -12,7 +12,7 @@ import functools
 import sys
 from pathlib import Path
 
-from panel_tracker.alerts import alert_secrets, ping_healthcheck
+from panel_tracker.app.daily import run_daily_job
 from panel_tracker.cli import (
     EXIT_FAILED,
     EXIT_OK,
@@ -21,11 +21,11 @@ from panel_tracker.cli import (
     run_script,
     setup_logging,
 )
-from panel_tracker.config import Config, default_config_path, expand_config_paths, load_config
-from panel_tracker.daily_job import run_daily_job
-from panel_tracker.enlighten import EnlightenClient
+from panel_tracker.enlighten.client import EnlightenClient
 from panel_tracker.errors import PanelTrackerError
-from panel_tracker.sheets_transport import SheetsClient
+from panel_tracker.notify import alert_secrets, ping_healthcheck
+from panel_tracker.settings import Config, default_config_path, expand_config_paths, load_config
+from panel_tracker.sheets.transport import SheetsClient
 
 SCRIPT_DIR = Path(__file__).resolve().parent
 

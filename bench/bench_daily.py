@@ -18,12 +18,12 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from panel_tracker.config import load_config
-from panel_tracker.daily_energy import DailyEnergyUpdate
-from panel_tracker.daily_job import run_daily_job
-from panel_tracker.enlighten import EnlightenClient
-from panel_tracker.health import HealthSettings, assess
+from panel_tracker.app.daily import run_daily_job
+from panel_tracker.energy import DailyEnergyUpdate
+from panel_tracker.enlighten.client import EnlightenClient
+from panel_tracker.health.assess import HealthSettings, assess
 from panel_tracker.history import History, load_history, save_history
+from panel_tracker.settings import load_config
 from sandbox.enlighten_emulator import EnlightenEmulator
 from sandbox.health_bench import main as health_bench
 from sandbox.sheets_bench import bench_sheet_calls

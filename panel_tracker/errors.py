@@ -1,7 +1,7 @@
 """The tool's own exceptions. Each carries one line a user can act on.
 
 Scripts map them to exit codes: ``UsageError`` (config, arguments) is 2, the rest is 1.
-The Enlighten client has its own hierarchy in ``panel_tracker.enlighten``.
+The Enlighten client has its own hierarchy in ``panel_tracker.enlighten.client``.
 """
 
 

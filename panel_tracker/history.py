@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from .errors import DataFileError
-from .files import atomic_write_bytes, read_json
+from .storage import atomic_write_bytes, read_json
 
 logger = logging.getLogger(__name__)
 

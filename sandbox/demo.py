@@ -16,12 +16,12 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
-from panel_tracker.config import load_config
-from panel_tracker.daily_job import DailyRun, run_daily_job
-from panel_tracker.enlighten import EnlightenClient
+from panel_tracker.app.daily import DailyRun, run_daily_job
+from panel_tracker.enlighten.client import EnlightenClient
 from panel_tracker.errors import PanelTrackerError
-from panel_tracker.files import SECRET_FILE_MODE, atomic_write_json
 from panel_tracker.history import History, load_history
+from panel_tracker.settings import load_config
+from panel_tracker.storage import SECRET_FILE_MODE, atomic_write_json
 
 from .enlighten_emulator import EnlightenEmulator
 from .sheets_bench import attach_sheets_emulator, last_sheet_rows

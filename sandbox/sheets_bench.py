@@ -16,12 +16,12 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from panel_tracker.config import load_config
 from panel_tracker.history import History
-from panel_tracker.sheet_format import a1_quote
-from panel_tracker.sheet_layout import create_spreadsheet, lay_out_spreadsheet
-from panel_tracker.sheets import push_history
-from panel_tracker.sheets_transport import SheetsClient
+from panel_tracker.settings import load_config
+from panel_tracker.sheets.grid import a1_quote
+from panel_tracker.sheets.layout import create_spreadsheet, lay_out_spreadsheet
+from panel_tracker.sheets.push import push_history
+from panel_tracker.sheets.transport import SheetsClient
 
 from .sheets_emulator import SheetsEmulator
 

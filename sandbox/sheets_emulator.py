@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, unquote, urlencode
 
-from panel_tracker.files import SECRET_FILE_MODE, atomic_write_json
+from panel_tracker.storage import SECRET_FILE_MODE, atomic_write_json
 
 from .loopback_server import LoopbackEmulator, LoopbackServer, QuietHandler
 from .sheets_methods import (

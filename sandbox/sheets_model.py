@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
-from panel_tracker.sheet_format import SERIAL_EPOCH, a1_quote, column_letters, date_serial
+from panel_tracker.sheets.grid import SERIAL_EPOCH, a1_quote, column_letters, date_serial
 
 Json = dict[str, Any]
 Cell = dict[str, Any]

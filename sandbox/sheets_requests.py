@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from panel_tracker.sheet_format import column_letters
+from panel_tracker.sheets.grid import column_letters
 
 from .sheets_fields import set_fields
 from .sheets_model import A1_CELLS, Cell, Json, Sheet, Spreadsheet, bad_request

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from panel_tracker.alerts import alert_secrets, ping_healthcheck, send_alerts, webhook_payload
-from panel_tracker.config import Config
-from panel_tracker.health import HealthSettings, assess
-from panel_tracker.health_state import AlertEvent, update_alert_state
+from panel_tracker.health.assess import HealthSettings, assess
+from panel_tracker.health.episodes import AlertEvent, update_alert_state
 from panel_tracker.history import History
+from panel_tracker.notify import alert_secrets, ping_healthcheck, send_alerts, webhook_payload
 from panel_tracker.redaction import RedactingFilter
+from panel_tracker.settings import Config
 from sandbox.health_bench import synthetic_history, synthetic_serials
 
 if TYPE_CHECKING:  # imported by pytest_plugins below, first, so pytest can rewrite it

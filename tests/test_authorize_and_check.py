@@ -15,13 +15,13 @@ import pytest
 
 import enlightenAPI_v4
 import run_inverter_daily_stats
-from panel_tracker.config import load_config
-from panel_tracker.files import run_lock
+from panel_tracker.app.check import Status, check_tokens, exit_status
+from panel_tracker.enlighten.jwt import jwt_expiry
 from panel_tracker.history import load_history
-from panel_tracker.jwt_expiry import jwt_expiry
-from panel_tracker.setup_check import Status, check_tokens, exit_status
-from panel_tracker.sheet_layout import lay_out_spreadsheet
-from panel_tracker.sheets_transport import SheetsClient
+from panel_tracker.settings import load_config
+from panel_tracker.sheets.layout import lay_out_spreadsheet
+from panel_tracker.sheets.transport import SheetsClient
+from panel_tracker.storage import run_lock
 from sandbox.enlighten_emulator import EnlightenEmulator
 from sandbox.sheets_emulator import SheetsEmulator
 from sandbox.site import SiteScenario

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from panel_tracker.daily_energy import WRAP_WH, DailyEnergyUpdate, covering_span, split_exactly
+from panel_tracker.energy import WRAP_WH, DailyEnergyUpdate, covering_span, split_exactly
 from panel_tracker.history import History
 
 SYDNEY = ZoneInfo("Australia/Sydney")

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 import run_inverter_daily_stats
-from panel_tracker.config import load_config
-from panel_tracker.daily_job import run_daily_job
-from panel_tracker.enlighten import EnlightenClient
+from panel_tracker.app.daily import run_daily_job
+from panel_tracker.enlighten.client import EnlightenClient
 from panel_tracker.errors import ConfigError
 from panel_tracker.history import History, load_history
+from panel_tracker.settings import load_config
 from sandbox.site import SiteScenario
 from tests.conftest import (
     assert_no_secrets,

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 import populate_google_sheet
 import run_inverter_daily_stats
-from panel_tracker.config import load_config
 from panel_tracker.history import load_history
+from panel_tracker.settings import load_config
 from sandbox.sheets_bench import attach_sheets_emulator
 from sandbox.sheets_emulator import SheetsEmulator
 from sandbox.site import SiteScenario

@@ -19,8 +19,7 @@ import pytest
 import requests
 
 import enlightenAPI_v4
-from panel_tracker.config import load_config
-from panel_tracker.enlighten import (
+from panel_tracker.enlighten.client import (
     AuthError,
     BadResponseError,
     EnlightenClient,
@@ -33,7 +32,8 @@ from panel_tracker.enlighten import (
     ServerError,
     TokenPair,
 )
-from panel_tracker.jwt_expiry import jwt_expiry
+from panel_tracker.enlighten.jwt import jwt_expiry
+from panel_tracker.settings import load_config
 from sandbox.enlighten_emulator import MALFORMED, EnlightenEmulator
 from sandbox.site import SimulatedSite, SiteScenario
 from tests.conftest import API_KEY, CLIENT_ID, CLIENT_SECRET, assert_no_secrets, write_config

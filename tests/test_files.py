@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from panel_tracker.errors import DataFileError, LockHeldError
-from panel_tracker.files import atomic_write_json, read_json, run_lock
+from panel_tracker.storage import atomic_write_json, read_json, run_lock
 from tests.conftest import REPO
 
 SAVER = textwrap.dedent(
@@ -104,7 +104,7 @@ def test_second_run_waits_briefly_then_says_another_run_holds_the_lock(tmp_path)
 def test_lock_of_a_killed_run_does_not_block_the_next(tmp_path):
     lock = tmp_path / ".run.lock"
     code = (
-        "import os\nfrom panel_tracker.files import run_lock\n"
+        "import os\nfrom panel_tracker.storage import run_lock\n"
         f"with run_lock({str(lock)!r}):\n    os.kill(os.getpid(), 9)\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=False)

@@ -16,18 +16,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from panel_tracker.config import Config
 from panel_tracker.errors import ConfigError
-from panel_tracker.health import (
+from panel_tracker.health.assess import (
     HealthSettings,
     assess,
     panel_watts_from_config,
     ratio_table,
     run_rule_reference,
 )
-from panel_tracker.health_state import AlertEvent, update_alert_state
-from panel_tracker.health_table import _run_rule
+from panel_tracker.health.episodes import AlertEvent, update_alert_state
+from panel_tracker.health.table import _run_rule
 from panel_tracker.history import History
+from panel_tracker.settings import Config
 from sandbox.health_bench import synthetic_history, synthetic_serials
 
 DEFAULTS = HealthSettings()

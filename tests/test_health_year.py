@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 
-from panel_tracker.health import HealthSettings, assess
+from panel_tracker.health.assess import HealthSettings, assess
 from sandbox.health_bench import (
     MISSED_RUNS,
     YearRun,

@@ -16,8 +16,8 @@ from pathlib import Path
 from google.oauth2.credentials import Credentials
 
 import run_inverter_daily_stats
-from panel_tracker.google_auth import SCOPES
 from panel_tracker.history import load_history
+from panel_tracker.sheets.auth import SCOPES
 from sandbox.sheets_emulator import SheetsEmulator
 from sandbox.site import SiteScenario
 from tests.conftest import API_KEY, CLIENT_ID, CLIENT_SECRET, assert_no_secrets, night

@@ -14,10 +14,10 @@ from typing import Any, ClassVar
 import pytest
 
 import panel_report
-from panel_tracker.config import load_config
-from panel_tracker.health import HealthSettings, assess
+from panel_tracker.health.assess import HealthSettings, assess
 from panel_tracker.history import History, save_history
-from panel_tracker.report import write_report
+from panel_tracker.report.page import write_report
+from panel_tracker.settings import load_config
 from sandbox.health_bench import synthetic_history, synthetic_serials
 
 SYSTEM_ID = "4130271"

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
-from panel_tracker.config import load_config
-from panel_tracker.google_auth import SCOPES, load_credentials
 from panel_tracker.history import History, save_history
+from panel_tracker.settings import load_config
+from panel_tracker.sheets.auth import SCOPES, load_credentials
 from sandbox.enlighten_emulator import EnlightenEmulator
 from sandbox.sheets_bench import add_days, attach_sheets_emulator, write_sheets_config
 from sandbox.sheets_emulator import SheetsEmulator
@@ -323,7 +323,7 @@ def test_init_with_an_empty_history_takes_the_serials_from_enlighten(
     enlighten: Callable[..., EnlightenEmulator],
     populate: Populate,
 ) -> None:
-    from panel_tracker.enlighten import EnlightenClient
+    from panel_tracker.enlighten.client import EnlightenClient
 
     site = enlighten()
     night(site, 0)

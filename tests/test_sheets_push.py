@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from panel_tracker.config import load_config
 from panel_tracker.history import History, load_history, save_history
-from panel_tracker.sheet_rows import ESTIMATED_NOTE
-from panel_tracker.sheets import push_history
-from panel_tracker.sheets_transport import SheetsClient, SheetsError
+from panel_tracker.settings import load_config
+from panel_tracker.sheets.push import push_history
+from panel_tracker.sheets.rows import ESTIMATED_NOTE
+from panel_tracker.sheets.transport import SheetsClient, SheetsError
 from sandbox.sheets_bench import add_days, write_sheets_config
 from sandbox.sheets_emulator import SheetsEmulator
 from tests.conftest import assert_no_secrets

@@ -1,0 +1,246 @@
+"""One run of the daily job, step by step, as design.md lays it out.
+
+load config -> lock -> load history -> refresh token only if needed (saved at once) ->
+one inverter-summary call -> (one energy_lifetime call if there is a gap) -> day
+arithmetic -> save history atomically -> push to the sheet -> panel health, report, alerts.
+
+Returns a ``DailyRun`` the script prints; raises only for failures that stop the run before
+the history is saved. Later failures (the sheet, alerts) are collected so the history is
+kept and the script can still exit 1.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ..energy import DailyEnergyUpdate, Reading, UpdateResult
+from ..enlighten.gaps import GapSource, fetch_gap_data
+from ..enlighten.jwt import REFRESH_WARNING, jwt_expiry, relative, when
+from ..errors import ConfigError, PanelTrackerError
+from ..history import History, load_history, save_history
+from ..settings import Config
+from ..sheets.push import push_history, sheets_configured
+from ..sheets.transport import SheetsClient
+from ..storage import run_lock
+from .health_step import HealthOutcome, announce, judge_panels, system_alert
+
+logger = logging.getLogger(__name__)
+
+# A serial silent for longer than this is taken as retired (replaced), not as a fault.
+RETIRED_AFTER_DAYS = 30
+
+
+class SystemDetails(Protocol):
+    @property
+    def timezone(self) -> str | None: ...
+
+
+class EnlightenSource(GapSource, Protocol):
+    """The part of ``EnlightenClient`` the job uses (a fake fits in unit tests)."""
+
+    def ensure_fresh_token(self) -> None: ...
+    def inverter_readings(self) -> Sequence[Reading]: ...
+    def system(self) -> SystemDetails: ...
+
+
+@dataclass
+class DailyRun:
+    """What the run did, for the printed summary and the exit status."""
+
+    system: str
+    day: str | None = None
+    total_wh: int = 0
+    reporting: int = 0
+    unknown: int = 0
+    expected: int = 0
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    health: HealthOutcome = field(default_factory=HealthOutcome)
+
+    def summary_lines(self) -> list[str]:
+        headline = (
+            f"{self.system}: {self.day or 'no day'}: {self.total_wh:,} Wh, "
+            f"{self.reporting} of {self.expected} panels reporting"
+        )
+        if self.unknown:
+            headline += f" ({self.unknown} with an unknown day)"
+        lines = [headline]
+        lines += [f"  {line}" for line in self.health.lines]
+        lines += [f"  warning: {w}" for w in self.warnings]
+        lines += [f"  {n}" for n in self.notes]
+        return lines
+
+
+def resolve_timezone(config: Config, history: History, source: EnlightenSource) -> ZoneInfo:
+    """The system's time zone: config, else remembered in the history, else asked once."""
+    system = history.section("system")
+    name = config.timezone or system.get("timezone")
+    if not name:
+        name = source.system().timezone
+        if not name:
+            raise ConfigError(
+                f"{config.path}: Enlighten did not say the system's time zone; "
+                'set "timezone" (e.g. "Europe/Berlin") in the config'
+            )
+        system["timezone"] = name
+        logger.info("system time zone is %s (remembered in the history)", name)
+    try:
+        return ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f'{config.path}: unknown time zone "{name}"; use an IANA name like "America/Denver"'
+        ) from None
+
+
+def _account(history: History, run: DailyRun, update: UpdateResult) -> None:
+    if update.day is None:
+        return
+    day = update.day
+    cutoff = (date.fromisoformat(day) - timedelta(days=RETIRED_AFTER_DAYS)).isoformat()
+    for serial in history.serials():
+        last = history.last_date(serial)
+        if last is None or last < cutoff:
+            continue
+        run.expected += 1
+        value = history.daily(serial, day)
+        if last == day:
+            run.reporting += 1
+            run.total_wh += value or 0
+            run.unknown += value is None
+        else:
+            run.warnings.append(f"serial {serial} has not reported since {last}")
+    run.warnings.extend(update.warnings)
+    if len(update.new_serials) > 3:
+        run.notes.append(
+            f"{len(update.new_serials)} new serials: their histories start today "
+            "(first day unknown)"
+        )
+    else:
+        for serial in update.new_serials:
+            run.notes.append(f"new serial {serial}: its history starts today (first day unknown)")
+    for serial in update.wrapped:
+        run.notes.append(f"serial {serial}: lifetime counter wrapped; corrected")
+    spans: dict[tuple[str, str, int], int] = {}
+    for days in update.estimated_days.values():
+        key = (days[0], days[-1], len(days))
+        spans[key] = spans.get(key, 0) + 1
+    for (first, last, length), panels in sorted(spans.items()):
+        run.notes.append(
+            f"gap: {first}..{last} ({length} days, {panels} panels) split by the system's "
+            "daily production, marked estimated"
+        )
+    if update.exact_days:
+        run.notes.append(
+            f"gap filled exactly from per-micro telemetry for {len(update.exact_days)} panels"
+        )
+
+
+def _warn_if_refresh_token_expires_soon(
+    config: Config, history: History, run: DailyRun, now: datetime
+) -> None:
+    expires = jwt_expiry(config.refresh_token)
+    if expires is None or expires - now >= REFRESH_WARNING:
+        return
+    message = (
+        f"the Enlighten refresh token expires on {when(expires)} "
+        f"({relative(expires, now)}); after that the job stops until you run "
+        "`python enlightenAPI_v4.py authorize`: do it now, or make sure the job runs daily"
+    )
+    run.warnings.append(message)
+    system = history.section("system")
+    # Alert once per token, not every night of its last week.
+    if system.get("refresh_expiry_alerted") != expires.isoformat():
+        system["refresh_expiry_alerted"] = expires.isoformat()
+        run.health.events.insert(0, system_alert(None, f"{config.name}: {message}"))
+
+
+def update_history(
+    config: Config, source: EnlightenSource, *, now: datetime | None = None
+) -> tuple[History, DailyRun]:
+    """Steps up to the saved history: the part that must succeed for exit status 0 or 1."""
+    run = DailyRun(system=f"{config.name} (system {config.system_id})")
+    history = load_history(config.history_path)
+    source.ensure_fresh_token()
+    tz = resolve_timezone(config, history, source)
+    readings = source.inverter_readings()
+    if not readings:
+        raise PanelTrackerError(
+            f"Enlighten returned no micro-inverters for system {config.system_id}; "
+            "check system_id in the config"
+        )
+    update = DailyEnergyUpdate(history, readings, tz)
+    gap_data = fetch_gap_data(source, history, update.gaps(), tz=tz, today=update.local_day() or "")
+    run.notes.extend(gap_data.notes)
+    run.warnings.extend(gap_data.warnings)
+    result = update.apply(gap_data.production, gap_data.exact)
+    run.health = judge_panels(config, history)
+    run.warnings.extend(run.health.warnings)
+    _warn_if_refresh_token_expires_soon(config, history, run, now or datetime.now(timezone.utc))
+    save_history(config.history_path, history)
+    run.day = result.day
+    _account(history, run, result)
+    return history, run
+
+
+SheetsClientFactory = Callable[[Config], SheetsClient]
+
+
+def run_daily_job(
+    config: Config,
+    source: EnlightenSource,
+    *,
+    push_sheet: bool = True,
+    sheets_client: SheetsClientFactory = SheetsClient.from_config,
+) -> DailyRun:
+    """The whole job under the system's lock.
+
+    ``sheets_client`` builds the Sheets client only when a push is due (a script passes one
+    that registers the Google tokens for redaction).
+    """
+    with run_lock(config.lock_path, wait_seconds=config.lock_wait_seconds):
+        history, run = update_history(config, source)
+        run.notes.append(f"history: {config.history_path}")
+        _push_sheet(config, history, run, enabled=push_sheet, sheets_client=sheets_client)
+        run.warnings.extend(announce(config, history, run.health, system_name=config.name))
+        report_dir = config.path_setting("report_dir")
+        if report_dir is not None:
+            run.notes.append(f"report: {report_dir / 'index.html'}")
+    return run
+
+
+def _push_sheet(
+    config: Config,
+    history: History,
+    run: DailyRun,
+    *,
+    enabled: bool,
+    sheets_client: SheetsClientFactory,
+) -> None:
+    if not enabled:
+        run.notes.append("Google Sheet: skipped (--no-sheet)")
+        return
+    if not sheets_configured(config):
+        run.notes.append(
+            "Google Sheet: not configured (set spreadsheet_id, or run "
+            "populate_google_sheet.py --init; see README)"
+        )
+        return
+    try:
+        result = push_history(config, history, service=sheets_client(config))
+    except PanelTrackerError as exc:
+        # The history is saved; the next run writes every day the sheet lacks.
+        run.failures.append(
+            f"Google Sheet push failed: {exc} (the history is saved; the next run fills the sheet)"
+        )
+        return
+    days = result.days_written
+    span = f"{days[0]}..{days[-1]}" if len(days) > 1 else (days[0] if days else "no day")
+    run.notes.append(
+        f"Google Sheet: {len(days)} day(s) written ({span}) in {result.api_calls} calls"
+    )

@@ -1,0 +1,66 @@
+"""The daily job's last steps: judge the panels, tell the owner, draw the report.
+
+None of this may cost the user their data: the history is saved whatever happens here,
+and a failure of a judgement, an alert channel or a chart is a warning, not a failed run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from ..health.assess import HealthReport, HealthSettings, assess, panel_watts_from_config
+from ..health.episodes import SYSTEM, AlertEvent, update_alert_state
+from ..history import History
+from ..notify import send_alerts
+from ..report.page import DEFAULT_REPORT_DAYS, write_report
+from ..settings import Config
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class HealthOutcome:
+    """The verdict of one run and the alerts it raised (sent after the history is saved)."""
+
+    report: HealthReport | None = None
+    events: list[AlertEvent] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def judge_panels(config: Config, history: History) -> HealthOutcome:
+    """Assess every panel and move the alert episodes on (state kept in the history)."""
+    outcome = HealthOutcome()
+    try:
+        settings = HealthSettings.from_config(config)
+        outcome.report = assess(history, settings, panel_watts=panel_watts_from_config(config))
+        outcome.events = update_alert_state(history, outcome.report)
+        outcome.lines = outcome.report.summary_lines()
+    except Exception as exc:  # a verdict is a bonus; the day's energy must be saved regardless
+        logger.debug("panel health failed", exc_info=True)
+        outcome.warnings.append(f"panel health could not be judged: {type(exc).__name__}: {exc}")
+    return outcome
+
+
+def system_alert(day: str | None, message: str) -> AlertEvent:
+    return AlertEvent(kind=SYSTEM, serial="", day=day or "", message=message)
+
+
+def announce(
+    config: Config, history: History, outcome: HealthOutcome, *, system_name: str
+) -> list[str]:
+    """Send the alerts and write the report; returns warnings for a failed report.
+
+    A failed alert delivery is logged as a warning by ``send_alerts`` itself."""
+    send_alerts(outcome.events, config, system_name=system_name)
+    warnings: list[str] = []
+    report_dir = config.path_setting("report_dir")
+    if report_dir is not None and outcome.report is not None:
+        try:
+            days = int(config.raw.get("report_days", DEFAULT_REPORT_DAYS))
+            write_report(history, outcome.report, config, report_dir, days=days)
+        except Exception as exc:  # a chart must never fail the night's run
+            logger.debug("report failed", exc_info=True)
+            warnings.append(f"the report could not be written: {type(exc).__name__}: {exc}")
+    return warnings

@@ -1,0 +1,318 @@
+"""Panel health: which panel is losing energy against its own array, since when, and how much.
+
+Each panel is compared with the rest of its array on the same day (IEA-PVPS T13-19:2021,
+"comparing subsystems"), so weather cancels out:
+
+* ``ratio`` = the panel's Wh per rated W divided by the array's median Wh per rated W that day;
+* the day's spread is the median absolute deviation of those ratios (x1.4826, a robust sigma:
+  one bad panel inflates a standard deviation enough to hide itself, not a MAD);
+* a day is *weak* for a panel when its ratio is below ``weak_ratio`` AND it stands out of the
+  day's spread by ``z_threshold`` robust sigmas; *good* when the ratio is back at or above
+  ``recover_ratio``; anything in between, and every skipped day, leaves the count unchanged;
+* days are skipped when the light is too low to judge (array median below
+  ``low_light_fraction`` of the recent clear-day level: snow, heavy cloud), when the array is too
+  uneven (partial snow), or when fewer than ``min_panels`` panels have a usable value;
+  estimated days (a gap's apportioned energy) and unknown days (``null``) are never used;
+* a panel is flagged after ``days_to_flag`` consecutive weak days and cleared after
+  ``days_to_clear`` consecutive good ones (a control chart with a run rule, as in
+  arXiv 2203.01103, so one odd day never raises an alarm).
+
+Settings live in the config's optional ``"health"`` object; see ``HealthSettings``.
+
+The verdict is a pure function of the history (``assess``, here) over the days x panels table
+of ratios (``health_table``), with the thresholds of ``health_settings``. What was already
+*alerted* is bookkeeping of its own (``health_state``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..history import History
+from .table import (
+    ASSESSED,
+    DAY_STATUS_NAMES,
+    LOW_LIGHT,
+    MAD_TO_SIGMA,
+    NO_DATA,
+    TOO_FEW_PANELS,
+    UNEVEN,
+    BoolArray,
+    FloatArray,
+    RatioTable,
+    ratio_table,
+    run_rule_reference,
+)
+from .thresholds import HealthSettings, PanelWatts, panel_watts_from_config
+
+# What callers know as the health check's own names, wherever they live now.
+__all__ = [
+    "ASSESSED",
+    "DAY_STATUS_NAMES",
+    "LOW_LIGHT",
+    "MAD_TO_SIGMA",
+    "NO_DATA",
+    "TOO_FEW_PANELS",
+    "UNEVEN",
+    "HealthReport",
+    "HealthSettings",
+    "PanelVerdict",
+    "PanelWatts",
+    "RatioTable",
+    "assess",
+    "panel_watts_from_config",
+    "ratio_table",
+    "run_rule_reference",
+]
+
+
+@dataclass
+class PanelVerdict:
+    """One panel's state on the report's day.
+
+    ``since`` is the first weak day of the episode that got the panel flagged; ``lost_wh`` is
+    what it made less than the array median (per rated W) from then on, and ``episode_ratio``
+    its energy against the median over those days. ``last7_ratio`` is the
+    energy-weighted ratio over the last ``last_days`` days. ``trend_N`` is the least-squares
+    change of the daily ratio across the last N days (-0.06: six points lower at the end), None
+    until enough of those days were assessed.
+    """
+
+    serial: str
+    weak: bool
+    since: str | None
+    last7_ratio: float | None
+    lost_wh: int
+    trend_30: float | None
+    trend_90: float | None
+    trend_365: float | None
+    stopped_reporting: bool
+    last_seen: str | None = None
+    retired: bool = False
+    last_ratio: float | None = None
+    last_z: float | None = None
+    weak_days: int = 0
+    episode_ratio: float | None = None
+
+    def describe(self, last_days: int = 7) -> str:
+        """One line for the summary: what is wrong with the panel, since when, what it cost."""
+        silent = f"; no report since {self.last_seen}" if self.stopped_reporting else ""
+        if self.weak:
+            share = (
+                f"{self.episode_ratio:.0%} of the array median since then"
+                if self.episode_ratio is not None
+                else "no comparable day since"
+            )
+            return (
+                f"panel {self.serial} weak since {self.since}: {share}, "
+                f"{self.lost_wh:,} Wh lost vs the median{silent}"
+            )
+        if self.stopped_reporting:
+            return f"panel {self.serial} stopped reporting: no report since {self.last_seen}"
+        if self.trend_90 is not None and self.trend_90 < 0:
+            recent = (
+                f" ({self.last7_ratio:.0%} of the median over the last {last_days} days)"
+                if self.last7_ratio is not None
+                else ""
+            )
+            return f"panel {self.serial} declining: ratio {self.trend_90:+.0%} over 90 days{recent}"
+        return f"panel {self.serial} ok"
+
+
+@dataclass
+class HealthReport:
+    """The health of every panel on ``day`` (the history's latest date)."""
+
+    day: str | None
+    panels: list[PanelVerdict]
+    weak: list[PanelVerdict]
+    stopped: list[PanelVerdict] = field(default_factory=list)
+    declining: list[PanelVerdict] = field(default_factory=list)
+    settings: HealthSettings = field(default_factory=HealthSettings)
+    table: RatioTable | None = field(default=None, repr=False)
+
+    def verdict(self, serial: str) -> PanelVerdict | None:
+        return next((v for v in self.panels if v.serial == serial), None)
+
+    @property
+    def ok(self) -> bool:
+        return not self.weak and not self.stopped
+
+    def singled_out(self) -> list[PanelVerdict]:
+        """The panels that need a look: weak, then silent, then declining ones, each once."""
+        named: list[PanelVerdict] = []
+        for verdict in (*self.weak, *self.stopped, *self.declining):
+            if verdict not in named:
+                named.append(verdict)
+        return named
+
+    def summary_lines(self) -> list[str]:
+        """What the daily job prints: weak panels (since, Wh lost), stopped and declining ones."""
+        if self.day is None:
+            return ["panel health: no data yet"]
+        days = self.settings.last_days
+        lines = [v.describe(days) for v in self.weak]
+        lines += [v.describe(days) for v in self.stopped if not v.weak]
+        lines += [v.describe(days) for v in self.declining]
+        if not lines:
+            active = [v for v in self.panels if not v.retired]
+            if any(v.last7_ratio is not None for v in active):
+                lines.append(f"panel health on {self.day}: all {len(active)} panels ok")
+            else:
+                lines.append(
+                    f"panel health on {self.day}: no comparable day yet ({len(active)} panels)"
+                )
+        return lines
+
+
+def assess(
+    history: History,
+    settings: HealthSettings,
+    *,
+    panel_watts: PanelWatts = None,
+) -> HealthReport:
+    """Judge every panel of ``history`` on its latest day. Reads only; never changes history."""
+    table = ratio_table(history, settings, panel_watts=panel_watts)
+    if not table.days:
+        return HealthReport(day=None, panels=[], weak=[], settings=settings, table=table)
+    last = len(table.days) - 1
+    last_present = _last_true_row(table.present)
+    window = slice(max(0, last - settings.last_days + 1), last + 1)
+    last_ratio = _window_ratio(table, window)
+    trends = {n: _trends(table, n) for n in (30, 90, 365)}
+    verdicts: list[PanelVerdict] = []
+    for column, serial in enumerate(table.serials):
+        seen = int(last_present[column])
+        missing_days = last - seen
+        retired = seen < 0 or missing_days >= settings.retired_after_days
+        stopped = missing_days >= settings.stopped_after_days
+        flagged = bool(table.flagged[last, column]) and not retired
+        since_row = _episode_start(table, column, settings.days_to_flag) if flagged else None
+        lost, episode_ratio = 0, None
+        if since_row is not None:
+            gap = table.expected[since_row:, column] - table.energy[since_row:, column]
+            lost = max(0, round(float(np.nansum(gap))))
+            episode_ratio = _finite(_window_ratio(table, slice(since_row, last + 1))[column])
+        verdicts.append(
+            PanelVerdict(
+                serial=serial,
+                weak=flagged,
+                since=table.days[since_row] if since_row is not None else None,
+                last7_ratio=_finite(last_ratio[column]),
+                lost_wh=lost,
+                trend_30=_finite(trends[30][column]),
+                trend_90=_finite(trends[90][column]),
+                trend_365=_finite(trends[365][column]),
+                stopped_reporting=stopped,
+                last_seen=table.days[seen] if seen >= 0 else None,
+                retired=retired,
+                last_ratio=_finite(_last_finite(table.ratio[:, column])),
+                last_z=_finite(_last_finite(table.z[:, column])),
+                weak_days=int(table.weak[since_row:, column].sum()) if since_row is not None else 0,
+                episode_ratio=episode_ratio,
+            )
+        )
+    weak = sorted((v for v in verdicts if v.weak), key=lambda v: (v.last7_ratio or 0.0, v.serial))
+    silent = [v for v in verdicts if v.stopped_reporting and not v.retired]
+    declining = [
+        v
+        for v in verdicts
+        if not v.weak
+        and not v.retired
+        and v.trend_90 is not None
+        and v.trend_90 <= -settings.trend_warning
+    ]
+    return HealthReport(
+        day=table.days[last],
+        panels=verdicts,
+        weak=weak,
+        stopped=silent,
+        declining=declining,
+        settings=settings,
+        table=table,
+    )
+
+
+def _finite(value: float | np.floating[Any] | None) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _last_true_row(matrix: BoolArray) -> npt.NDArray[np.int64]:
+    """Per column, the index of the last True row, or -1."""
+    count = matrix.shape[0]
+    if count == 0:
+        return np.full(matrix.shape[1], -1, dtype=np.int64)
+    reversed_first = np.argmax(matrix[::-1], axis=0)
+    rows = count - 1 - reversed_first
+    return np.where(matrix.any(axis=0), rows, -1).astype(np.int64)
+
+
+def _last_finite(values: FloatArray) -> float | None:
+    finite = np.flatnonzero(np.isfinite(values))
+    return float(values[finite[-1]]) if finite.size else None
+
+
+def _window_ratio(table: RatioTable, window: slice) -> FloatArray:
+    """Energy-weighted ratio over the window: assessed days if any, else any day with a median."""
+    rows = np.arange(len(table.days))[window]
+    assessed = rows[table.status[rows] == ASSESSED]
+    use = assessed if assessed.size else rows
+    energy = table.energy[use]
+    expected = table.expected[use]
+    both = np.isfinite(energy) & np.isfinite(expected)
+    made = np.where(both, energy, 0.0).sum(axis=0)
+    should = np.where(both, expected, 0.0).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        result: FloatArray = np.where(should > 0, made / should, np.nan)
+    return result
+
+
+def _trends(table: RatioTable, window_days: int) -> FloatArray:
+    """Least-squares slope of the daily ratio over the last ``window_days``, times the window.
+
+    None (NaN) unless a third of the window's days were assessed, spread over two thirds of it.
+    """
+    count = len(table.days)
+    start = max(0, count - window_days)
+    y = np.clip(table.ratio[start:], 0.0, 2.0)
+    x = np.arange(start, count, dtype=float)[:, None]
+    mask = np.isfinite(y)
+    n = mask.sum(axis=0).astype(float)
+    xm = np.where(mask, x, 0.0)
+    ym = np.where(mask, y, 0.0)
+    sx, sy = xm.sum(axis=0), ym.sum(axis=0)
+    sxx, sxy = (xm * xm).sum(axis=0), (xm * ym).sum(axis=0)
+    denominator = n * sxx - sx * sx
+    # A slope from a few days of noise, stretched over the window, would read as a decline:
+    # ask for days spread over most of the window.
+    first = np.where(mask, x, np.inf).min(axis=0)
+    last = np.where(mask, x, -np.inf).max(axis=0)
+    enough = (
+        (n >= max(5, window_days // 3))
+        & (last - first + 1 >= window_days * 2 / 3)
+        & (denominator > 0)
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope = (n * sxy - sx * sy) / denominator
+    result: FloatArray = np.where(enough, slope * window_days, np.nan)
+    return result
+
+
+def _episode_start(table: RatioTable, column: int, days_to_flag: int) -> int:
+    """The first weak day of the run that flagged the panel in its current episode."""
+    unflagged = np.flatnonzero(~table.flagged[:, column])
+    flagged_from = int(unflagged[-1]) + 1 if unflagged.size else 0
+    # The flag went up on `flagged_from` with exactly days_to_flag weak days in a row (skipped
+    # days between them do not break a run): the run began at the days_to_flag-th last one.
+    weak_rows = np.flatnonzero(table.weak[: flagged_from + 1, column])
+    if weak_rows.size == 0:
+        return flagged_from
+    return int(weak_rows[-min(weak_rows.size, days_to_flag)])

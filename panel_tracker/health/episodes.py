@@ -1,0 +1,222 @@
+"""Which health episodes are open, so each one is announced once: when it starts and when it ends.
+
+The state lives in the history file's ``health`` section (the history is saved by the daily job
+right after), so it survives across runs and travels with the data::
+
+    "health": {
+      "open": {"<serial>": {"weak": {"since": "2024-06-01", "noticed": "2024-06-03"},
+                            "stopped": {"last_seen": "2024-06-10", "noticed": "2024-06-12"}}},
+      "closed": [{"serial": ..., "kind": "weak", "since": ..., "until": ..., "lost_wh": ...}],
+      "last_assessed": "2024-06-12"
+    }
+
+Running the job twice on the same day finds the same episodes open and announces nothing new.
+A panel that has been silent long enough to count as removed (a replaced micro-inverter) has its
+episodes closed quietly: its replacement is the news, not another alert.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ..errors import DataFileError
+from ..history import History
+from .assess import HealthReport, PanelVerdict
+
+logger = logging.getLogger(__name__)
+
+SECTION = "health"
+MAX_CLOSED = 500  # a ten-year log of episodes stays small
+
+WEAK = "weak"
+RECOVERED = "recovered"
+STOPPED = "stopped"
+REPORTING = "reporting"
+SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """The start or end of one episode of one panel, as announced to the owner."""
+
+    kind: str  # weak | recovered | stopped | reporting | system
+    serial: str
+    day: str  # the day the job noticed it
+    since: str | None = None  # first weak day (weak, recovered)
+    last7_ratio: float | None = None
+    episode_ratio: float | None = None  # energy against the median since ``since``
+    lost_wh: int = 0
+    last_seen: str | None = None  # last day with a report (stopped, reporting)
+    message: str | None = None  # kind "system": about the set-up, not a panel
+
+    @property
+    def is_problem(self) -> bool:
+        return self.kind in (WEAK, STOPPED, SYSTEM)
+
+    def headline(self) -> str:
+        if self.kind == SYSTEM:
+            return "the solar tracker needs your attention"
+        if self.kind == WEAK:
+            return f"panel {self.serial} is weak"
+        if self.kind == RECOVERED:
+            return f"panel {self.serial} has recovered"
+        if self.kind == STOPPED:
+            return f"panel {self.serial} stopped reporting"
+        return f"panel {self.serial} is reporting again"
+
+    def text(self) -> str:
+        if self.kind == SYSTEM:
+            return self.message or ""
+        if self.kind == WEAK:
+            ratio = _percent(self.episode_ratio)
+            return (
+                f"Panel {self.serial} has made less than its neighbours since {self.since}: "
+                f"{ratio} of the array median, {self.lost_wh:,} Wh lost against the median so "
+                "far. Look for shade, dirt, damage or a failing micro-inverter."
+            )
+        if self.kind == RECOVERED:
+            return (
+                f"Panel {self.serial} is back in line with the array ({_percent(self.last7_ratio)}"
+                f" of the median over the last days); it was weak from {self.since} and lost "
+                f"{self.lost_wh:,} Wh against the median."
+            )
+        if self.kind == STOPPED:
+            return (
+                f"Panel {self.serial} has not reported since {self.last_seen} while the rest "
+                "of the array has. Check the micro-inverter and the gateway in Enlighten."
+            )
+        return f"Panel {self.serial} is reporting again (last report {self.last_seen})."
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _percent(ratio: float | None) -> str:
+    return f"{ratio:.0%}" if ratio is not None else "an unknown share"
+
+
+def _open_episodes(history: History) -> dict[str, dict[str, Any]]:
+    section = history.section(SECTION)
+    opened = section.setdefault("open", {})
+    if not isinstance(opened, dict):
+        raise DataFileError("history section 'health.open' is not an object")
+    return opened
+
+
+def open_episodes(history: History) -> dict[str, dict[str, Any]]:
+    """The open episodes by serial (``{"weak": {...}, "stopped": {...}}``), read-only use."""
+    return dict(_open_episodes(history))
+
+
+def update_alert_state(history: History, report: HealthReport) -> list[AlertEvent]:
+    """Record the report's episodes in ``history``; return only the ones that start or end now."""
+    if report.day is None:
+        return []
+    section = history.section(SECTION)
+    opened = _open_episodes(history)
+    closed = section.setdefault("closed", [])
+    if not isinstance(closed, list):
+        raise DataFileError("history section 'health.closed' is not a list")
+    day = report.day
+    events: list[AlertEvent] = []
+    seen: set[str] = set()
+    for verdict in report.panels:
+        seen.add(verdict.serial)
+        state = opened.get(verdict.serial)
+        if not isinstance(state, dict):
+            state = {}
+        events += _weak_episode(verdict, state, day, closed)
+        events += _stopped_episode(verdict, state, day, closed)
+        if state:
+            opened[verdict.serial] = state
+        else:
+            opened.pop(verdict.serial, None)
+    for serial in [s for s in opened if s not in seen]:
+        # the serial left the history altogether (edited by hand): nothing left to announce
+        del opened[serial]
+    del closed[:-MAX_CLOSED]
+    section["last_assessed"] = day
+    for event in events:
+        logger.info("health: %s", event.headline())
+    return events
+
+
+def _event(kind: str, verdict: PanelVerdict, day: str, since: str | None) -> AlertEvent:
+    return AlertEvent(
+        kind=kind,
+        serial=verdict.serial,
+        day=day,
+        since=since,
+        last7_ratio=verdict.last7_ratio,
+        episode_ratio=verdict.episode_ratio,
+        lost_wh=verdict.lost_wh,
+        last_seen=verdict.last_seen,
+    )
+
+
+def _weak_episode(
+    verdict: PanelVerdict, state: dict[str, Any], day: str, closed: list[Any]
+) -> list[AlertEvent]:
+    episode = state.get(WEAK)
+    if verdict.weak:
+        if isinstance(episode, dict):
+            episode["lost_wh"] = verdict.lost_wh
+            episode["ratio"] = verdict.episode_ratio
+            return []
+        state[WEAK] = {
+            "since": verdict.since,
+            "noticed": day,
+            "lost_wh": verdict.lost_wh,
+            "ratio": verdict.episode_ratio,
+        }
+        return [_event(WEAK, verdict, day, verdict.since)]
+    if episode is None:
+        return []
+    del state[WEAK]
+    record = episode if isinstance(episode, dict) else {}
+    since = record.get("since")
+    lost = int(record.get("lost_wh") or 0)
+    ratio = record.get("ratio") if isinstance(record.get("ratio"), float | int) else None
+    closed.append(
+        {
+            "serial": verdict.serial,
+            "kind": WEAK,
+            "since": since,
+            "until": day,
+            "lost_wh": lost,
+            "ratio": ratio,
+            "retired": verdict.retired,
+        }
+    )
+    if verdict.retired:
+        return []
+    event = _event(RECOVERED, verdict, day, since)
+    # the report no longer counts a recovered panel's losses: keep the episode's own figures
+    return [AlertEvent(**{**event.as_dict(), "lost_wh": lost, "episode_ratio": ratio})]
+
+
+def _stopped_episode(
+    verdict: PanelVerdict, state: dict[str, Any], day: str, closed: list[Any]
+) -> list[AlertEvent]:
+    silent = verdict.stopped_reporting and not verdict.retired
+    episode = state.get(STOPPED)
+    if silent:
+        if episode is not None:
+            return []
+        state[STOPPED] = {"last_seen": verdict.last_seen, "noticed": day}
+        return [_event(STOPPED, verdict, day, None)]
+    if episode is None:
+        return []
+    del state[STOPPED]
+    closed.append(
+        {
+            "serial": verdict.serial,
+            "kind": STOPPED,
+            "since": episode.get("last_seen") if isinstance(episode, dict) else None,
+            "until": day,
+            "retired": verdict.retired,
+        }
+    )
+    return [] if verdict.retired else [_event(REPORTING, verdict, day, None)]

@@ -1,0 +1,148 @@
+"""The health check's settings: the config's optional ``"health"`` object and ``panel_watts``.
+
+Both are read and checked here, once, so a typo or an impossible threshold is a clear
+``ConfigError`` before any panel is judged (see ``health`` for what the thresholds mean there).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any, TypeAlias
+
+from ..errors import ConfigError
+from ..settings import Config
+
+logger = logging.getLogger(__name__)
+
+# The panels' ratings: one for every panel, one per serial, or None (all alike).
+PanelWatts: TypeAlias = int | Mapping[str, int] | None
+
+
+@dataclass(frozen=True)
+class HealthSettings:
+    """Thresholds of the health check; each one can be set in the config's ``"health"`` object.
+
+    ``weak_ratio`` (0.92): a day is weak when the panel made less than 92 % of the array median
+    (per rated W) ... ``z_threshold`` (3.0): ... and sits at least 3 robust sigmas below it.
+    ``recover_ratio`` (0.95): a day is good again at 95 % or more.
+    ``days_to_flag`` / ``days_to_clear`` (3 / 3): consecutive weak / good days to flag / clear.
+    ``low_light_fraction`` (0.2): skip days whose array median is below 20 % of the recent
+    clear-day level, which is the ``clear_day_percentile`` (90) of the array median over the last
+    ``clear_day_window`` (30) days.
+    ``max_spread`` (0.15): skip days whose robust sigma of the ratios exceeds this (partial snow).
+    ``min_sigma`` (0.01): floor of the robust sigma, so a very even day does not turn a 1 %
+    difference into a huge z.
+    ``min_panels`` (3): fewer usable panels than this on a day and it is skipped.
+    ``stopped_after_days`` (2): a panel without any entry for this many of the array's latest
+    days has stopped reporting; after ``retired_after_days`` (30) it counts as removed (a
+    replaced micro-inverter) and is no longer named.
+    ``trend_warning`` (0.05): name a panel whose ratio fell by this much over 90 days even before
+    it is weak (slow soiling or decline).
+    ``last_days`` (7): the window of the "last days" ratio and table.
+    """
+
+    weak_ratio: float = 0.92
+    recover_ratio: float = 0.95
+    z_threshold: float = 3.0
+    days_to_flag: int = 3
+    days_to_clear: int = 3
+    low_light_fraction: float = 0.2
+    clear_day_window: int = 30
+    clear_day_percentile: float = 90.0
+    max_spread: float = 0.15
+    min_sigma: float = 0.01
+    min_panels: int = 3
+    stopped_after_days: int = 2
+    retired_after_days: int = 30
+    trend_warning: float = 0.05
+    last_days: int = 7
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not 0 < self.weak_ratio < 1:
+            problems.append("weak_ratio must be between 0 and 1")
+        if not self.weak_ratio <= self.recover_ratio <= 1.5:
+            problems.append("recover_ratio must be at least weak_ratio (and at most 1.5)")
+        for name in ("z_threshold", "max_spread", "min_sigma", "trend_warning"):
+            if not getattr(self, name) > 0:
+                problems.append(f"{name} must be above 0")
+        if not 0 <= self.low_light_fraction < 1:
+            problems.append("low_light_fraction must be from 0 up to 1")
+        if not 0 < self.clear_day_percentile <= 100:
+            problems.append("clear_day_percentile must be in 1..100")
+        for name in (
+            "days_to_flag",
+            "days_to_clear",
+            "clear_day_window",
+            "last_days",
+            "stopped_after_days",
+        ):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be 1 or more")
+        if self.min_panels < 3:
+            problems.append("min_panels must be 3 or more (a median of two is no reference)")
+        if self.retired_after_days < self.stopped_after_days:
+            problems.append("retired_after_days must be at least stopped_after_days")
+        if problems:
+            raise ConfigError("health settings: " + "; ".join(problems))
+
+    @classmethod
+    def from_config(cls, config: Config | Mapping[str, Any] | None) -> HealthSettings:
+        """Settings from the config's optional ``"health"`` object (a Config or its raw dict).
+
+        A value of the wrong type or out of range is a ``ConfigError``; an unknown key is
+        logged (probably a typo) and ignored.
+        """
+        raw = config.raw if isinstance(config, Config) else (config or {})
+        section = raw.get("health") or {}
+        where = f"{config.path}: " if isinstance(config, Config) else ""
+        if not isinstance(section, Mapping):
+            raise ConfigError(f"{where}'health' must be an object of settings")
+        known = {f.name: f for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for key, value in section.items():
+            spec = known.get(key)
+            if spec is None:
+                if not str(key).startswith("_"):  # "_comment" keys are documentation
+                    logger.warning("config 'health': unknown setting %r ignored", key)
+                continue
+            values[key] = _coerce(key, value, int if spec.type in (int, "int") else float, where)
+        try:
+            return cls(**values)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}{exc}") from None
+
+
+def _coerce(key: str, value: Any, kind: type, where: str) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{where}health setting {key!r} must be a number, got {value!r}")
+    if kind is int:
+        if value != int(value):
+            raise ConfigError(f"{where}health setting {key!r} must be a whole number")
+        return int(value)
+    if not math.isfinite(value):
+        raise ConfigError(f"{where}health setting {key!r} must be a finite number")
+    return float(value)
+
+
+def panel_watts_from_config(
+    config: Config | Mapping[str, Any] | None,
+) -> int | dict[str, int] | None:
+    """The config's optional ``panel_watts``: one rating for all panels, or ``{serial: W}``."""
+    raw = config.raw if isinstance(config, Config) else (config or {})
+    value = raw.get("panel_watts")
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    if isinstance(value, Mapping) and all(
+        isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in value.values()
+    ):
+        return {str(serial): int(w) for serial, w in value.items()}
+    raise ConfigError(
+        "config 'panel_watts' must be a positive whole number of watts, or an object "
+        '{"<serial>": watts, ...}'
+    )

@@ -1,0 +1,153 @@
+"""The health report: one self-contained HTML page and its PNG charts, readable on a phone.
+
+What a person sees first is what needs attention: the weak and silent panels, then the panel
+layout coloured by the last days' ratio to the array median (the weak panel is the red one),
+then a last-days table with flagged panels on top, each panel's ratio over time and the daily
+totals. No script, no web font, no external URL: the folder can be opened from disk, mailed or
+served as it is.
+
+This module assembles the page and writes the files; the sections' markup is in
+``report_html``, the charts are drawn in ``report_charts``.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..health.assess import HealthReport, PanelVerdict
+from ..health.table import RatioTable, ratio_table
+from ..health.thresholds import panel_watts_from_config
+from ..history import History
+from ..settings import Config
+from ..storage import atomic_write_bytes, atomic_write_text
+from .charts import panels_chart, png_bytes, ratio_chart, totals_chart
+from .html import (
+    PAGE_CSS,
+    chart_section,
+    last_days_section,
+    layout_section,
+    status_section,
+)
+
+logger = logging.getLogger(__name__)
+
+CHART_PREFIX = "chart-"
+RATIO_CHART = "chart-ratios.png"
+PANELS_CHART = "chart-panels.png"
+TOTALS_CHART = "chart-totals.png"
+REPORT_FILE_MODE = 0o644  # a report holds no secret and may be served by a web server
+
+
+def attention_order(report: HealthReport) -> list[PanelVerdict]:
+    """Flagged panels first (weak, then silent, then declining), then the rest by serial."""
+    first = report.singled_out()
+    rest = [v for v in report.panels if v not in first and not v.retired]
+    return first + sorted(rest, key=lambda v: v.serial)
+
+
+# How many days the charts show unless the user says otherwise.
+DEFAULT_REPORT_DAYS = 30
+
+
+def write_report(
+    history: History,
+    report: HealthReport,
+    config: Config,
+    out_dir: Path,
+    *,
+    days: int = DEFAULT_REPORT_DAYS,
+) -> Path:
+    """Write ``index.html`` and its charts into ``out_dir``; return the page's path.
+
+    Every file is written atomically and the page last, so a reader never sees a page that
+    points at a chart not yet written. Charts of an earlier run that the page no longer uses
+    are removed (only files named ``chart-*.png``).
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    days = max(1, int(days))
+    table = report.table
+    if table is None:
+        table = ratio_table(history, report.settings, panel_watts=panel_watts_from_config(config))
+    window = _window(table, days)
+    order = attention_order(report)
+    charts: list[tuple[str, str, str]] = []  # (file, heading, alt text)
+    if table.days:
+        _write_chart(out_dir / RATIO_CHART, ratio_chart(table, window, report))
+        charts.append(
+            (
+                RATIO_CHART,
+                "Ratio to the array median",
+                f"Each panel's daily ratio to the array median over the last {days} days; "
+                "flagged panels in colour, the others grey",
+            )
+        )
+        _write_chart(out_dir / PANELS_CHART, panels_chart(table, window, report, order))
+        charts.append(
+            (
+                PANELS_CHART,
+                "Every panel",
+                "One small chart per panel of its ratio to the array median",
+            )
+        )
+        _write_chart(out_dir / TOTALS_CHART, totals_chart(history, table, window))
+        charts.append(
+            (TOTALS_CHART, "Daily totals", f"The array's energy per day over the last {days} days")
+        )
+    page = _page(history, report, config=config, table=table, order=order, charts=charts)
+    index = out_dir / "index.html"
+    atomic_write_text(index, page, mode=REPORT_FILE_MODE)
+    used = {name for name, _, _ in charts}
+    for stale in out_dir.glob(f"{CHART_PREFIX}*.png"):
+        if stale.name not in used:
+            stale.unlink(missing_ok=True)
+    logger.info("report written to %s", index)
+    return index
+
+
+def _window(table: RatioTable, days: int) -> slice:
+    count = len(table.days)
+    return slice(max(0, count - days), count)
+
+
+def _write_chart(path: Path, figure: Any) -> None:
+    atomic_write_bytes(path, png_bytes(figure), mode=REPORT_FILE_MODE)
+
+
+def _page(
+    history: History,
+    report: HealthReport,
+    *,
+    config: Config,
+    table: RatioTable,
+    order: list[PanelVerdict],
+    charts: list[tuple[str, str, str]],
+) -> str:
+    name = html.escape(config.name)
+    day = report.day or "no data yet"
+    active = sum(1 for v in report.panels if not v.retired)
+    parts = [
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{name}: panel health {html.escape(day)}</title>",
+        f"<style>{PAGE_CSS}</style></head><body><main>",
+        f"<header><h1>{name}</h1>",
+        f'<p class="day">Panel health on {html.escape(day)} &middot; {active} panels</p>',
+        "</header>",
+        status_section(report),
+        layout_section(report, config),
+        last_days_section(history, report, table, order),
+    ]
+    parts += [chart_section(file, heading, alt) for file, heading, alt in charts]
+    generated = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    parts.append(
+        f"<footer>Made by the panel tracker on {html.escape(generated)}. Ratio: a panel's "
+        "energy per rated watt divided by the array's median that day.</footer>"
+    )
+    parts.append("</main></body></html>\n")
+    return "\n".join(parts)

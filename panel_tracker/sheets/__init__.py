@@ -1,0 +1,1 @@
+"""Google Sheets: credentials, one request path, request bodies, the yearly push and --init."""

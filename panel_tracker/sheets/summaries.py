@@ -1,0 +1,158 @@
+"""The two summary sheets ``--init`` adds: ``Last 7 Days`` and ``Dashboard``.
+
+- ``Last 7 Days``: the serials down column A (``TRANSPOSE`` of the named range), the last
+  seven days of the year sheet beside them, the 7-day total and its share of the median.
+- ``Dashboard``: the panels as they sit on the roof (``panel_layout`` in the config: a list of
+  rows of serials, ``null`` for a gap; else in serial order), each with its 7-day energy,
+  red below 85% of the array's median and amber below 95%.
+
+Both are formulas over the year sheets, so they stay current without the tool writing them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import ConfigError
+from ..settings import Config
+from .bodies import (
+    BOLD,
+    BOLD_FIELDS,
+    NUMBER_FORMAT_FIELDS,
+    colour_rule,
+    date_format,
+    formula_cell,
+    repeat_cell,
+    text_cell,
+    update_cells,
+)
+from .grid import SERIALS_RANGE, column_letters
+
+LAST_7_DAYS_TITLE = "Last 7 Days"
+DASHBOARD_TITLE = "Dashboard"
+WEAK_RATIO = 0.85
+LOW_RATIO = 0.95
+RED = {"red": 0.96, "green": 0.6, "blue": 0.6}
+AMBER = {"red": 1.0, "green": 0.85, "blue": 0.5}
+
+PanelGrid = list[list[str | None]]
+
+
+def panel_grid(config: Config, serials: Sequence[str]) -> tuple[PanelGrid, list[str]]:
+    """The dashboard's rows of serials (None: no panel there), and warnings about the layout."""
+    layout = config.raw.get("panel_layout")
+    known = sorted(set(serials))
+    if not layout:
+        width = max(1, math.ceil(math.sqrt(len(known))))
+        return [list(known[i : i + width]) for i in range(0, len(known), width)], []
+    if not isinstance(layout, list) or not all(isinstance(row, list) for row in layout):
+        raise ConfigError(
+            f"{config.path}: panel_layout must be a list of rows, each a list of serials "
+            '(null for a gap), e.g. [["121", "122"], ["123", null]]'
+        )
+    grid: PanelGrid = [[_serial(cell) for cell in row] for row in layout]
+    placed = {s for row in grid for s in row if s}
+    warnings = [
+        f"panel_layout names serial {s}, which the history does not know"
+        for s in sorted(placed - set(known))
+    ]
+    rest = [s for s in known if s not in placed]
+    if rest:
+        warnings.append(f"serials not in panel_layout, shown below it: {', '.join(rest)}")
+        width = max(len(row) for row in grid) or 1
+        grid += [list(rest[i : i + width]) for i in range(0, len(rest), width)]
+    return grid, warnings
+
+
+def last_7_days_requests(sheet_id: int) -> list[dict[str, Any]]:
+    """The ``Last 7 Days`` sheet, with ``sheet_id``: its formulas, formats and colours."""
+    year_sheet = '"\'"&$M$1&"\'!'
+    header = [text_cell("Serial")]
+    header.append(
+        formula_cell(
+            f'=IFERROR(TRANSPOSE(OFFSET(INDIRECT({year_sheet}A3"),MAX(0,$M$2-7),0,7,1)),"")'
+        )
+    )
+    header += [{}] * 6 + [text_cell("7 days (Wh)"), text_cell("vs median"), {}]
+    header += [text_cell("Year sheet"), formula_cell('="Panel Data-"&YEAR(TODAY()-1)')]
+    row2 = [
+        formula_cell(f"=TRANSPOSE({SERIALS_RANGE})"),
+        formula_cell(
+            f'=IFERROR(TRANSPOSE(OFFSET(INDIRECT({year_sheet}B3"),MAX(0,$M$2-7),0,7,'
+            f'COUNTA({SERIALS_RANGE}))),"")'
+        ),
+    ]
+    row2 += [{}] * 6 + [
+        formula_cell('=ARRAYFORMULA(IF(LEN(A2:A),MMULT(IFERROR(B2:H*1,0),SEQUENCE(7,1,1,0)),""))'),
+        formula_cell('=ARRAYFORMULA(IF(LEN(A2:A),IFERROR(I2:I/MEDIAN(I2:I),""),""))'),
+        {},
+        text_cell("Days in it"),
+        formula_cell(f'=COUNT(INDIRECT({year_sheet}A3:A"))'),
+    ]
+    percent = {"userEnteredFormat": {"numberFormat": {"type": "PERCENT", "pattern": "0%"}}}
+    return [
+        _add_sheet(sheet_id, LAST_7_DAYS_TITLE, frozen_rows=1),
+        update_cells(sheet_id, 0, 0, [header, row2], "userEnteredValue"),
+        repeat_cell(sheet_id, (0, 1, 1, 8), date_format("mm/dd"), NUMBER_FORMAT_FIELDS),
+        repeat_cell(sheet_id, (1, 1000, 9, 10), percent, NUMBER_FORMAT_FIELDS),
+        repeat_cell(sheet_id, (0, 1, 0, 13), BOLD, BOLD_FIELDS),
+        colour_rule(sheet_id, (1, 1000, 9, 10), f"=AND(ISNUMBER(J2),J2<{WEAK_RATIO})", RED),
+        colour_rule(sheet_id, (1, 1000, 9, 10), f"=AND(ISNUMBER(J2),J2<{LOW_RATIO})", AMBER),
+    ]
+
+
+def dashboard_requests(sheet_id: int, name: str, grid: PanelGrid) -> list[dict[str, Any]]:
+    """The ``Dashboard`` sheet, with ``sheet_id``, for the system ``name``'s panel ``grid``."""
+    width = max((len(row) for row in grid), default=1)
+    title = f"{name}: each panel's energy over the last 7 days (Wh)"
+    legend = (
+        f"Red: below {WEAK_RATIO:.0%} of the array's median; amber: below {LOW_RATIO:.0%}. "
+        "Panel positions: panel_layout in the config."
+    )
+    rows: list[list[Any]] = [[text_cell(title)], [text_cell(legend)], []]
+    for grid_row in grid:
+        rows.append([{}] + [text_cell(s) if s else {} for s in grid_row])
+        rows.append([{}] + [_energy_lookup(s) if s else {} for s in grid_row])
+    top, bottom = 3, 3 + 2 * len(grid)
+    corner = f"$B$4:${column_letters(width)}${bottom}"
+    return [
+        _add_sheet(sheet_id, DASHBOARD_TITLE, columns=max(26, width + 2)),
+        update_cells(sheet_id, 0, 0, rows, "userEnteredValue"),
+        repeat_cell(sheet_id, (0, 1, 0, 1), BOLD, BOLD_FIELDS),
+        colour_rule(
+            sheet_id,
+            (top, bottom, 1, 1 + width),
+            f"=AND(ISNUMBER(B4),B4<{WEAK_RATIO}*MEDIAN({corner}))",
+            RED,
+        ),
+        colour_rule(
+            sheet_id,
+            (top, bottom, 1, 1 + width),
+            f"=AND(ISNUMBER(B4),B4<{LOW_RATIO}*MEDIAN({corner}))",
+            AMBER,
+        ),
+    ]
+
+
+def _serial(cell: Any) -> str | None:
+    if cell is None or cell == "":
+        return None
+    if isinstance(cell, float) and cell == int(cell):
+        cell = int(cell)
+    return str(cell).strip() or None
+
+
+def _energy_lookup(serial: str) -> dict[str, Any]:
+    return formula_cell(f'=IFERROR(VLOOKUP("{serial}",\'{LAST_7_DAYS_TITLE}\'!$A$2:$I,9,FALSE),"")')
+
+
+def _add_sheet(
+    sheet_id: int, title: str, *, frozen_rows: int = 0, columns: int = 26
+) -> dict[str, Any]:
+    grid: dict[str, int] = {"rowCount": 1000, "columnCount": columns}
+    if frozen_rows:
+        grid["frozenRowCount"] = frozen_rows
+    properties = {"sheetId": sheet_id, "title": title, "index": 0, "gridProperties": grid}
+    return {"addSheet": {"properties": properties}}
