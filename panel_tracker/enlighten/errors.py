@@ -17,8 +17,8 @@ WATT_PLAN_LIMITS = "the free Watt plan allows 10 calls a minute and 1,000 a mont
 class EnlightenError(PanelTrackerError):
     """The Enlighten API could not be used; the message is redacted and says what to do."""
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
         self.status = status
 
 
@@ -30,9 +30,14 @@ class AuthError(EnlightenError):
     """
 
     def __init__(
-        self, message: str, *, status: int | None = None, refresh_failed: bool = False
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        hint: str | None = None,
+        refresh_failed: bool = False,
     ) -> None:
-        super().__init__(message, status=status)
+        super().__init__(message, status=status, hint=hint)
         self.refresh_failed = refresh_failed
 
 
@@ -44,9 +49,14 @@ class RateLimitError(EnlightenError):
     """429 with a reset too far away to wait for."""
 
     def __init__(
-        self, message: str, *, status: int | None = 429, resets_at: datetime | None = None
+        self,
+        message: str,
+        *,
+        status: int | None = 429,
+        hint: str | None = None,
+        resets_at: datetime | None = None,
     ) -> None:
-        super().__init__(message, status=status)
+        super().__init__(message, status=status, hint=hint)
         self.resets_at = resets_at
 
 
