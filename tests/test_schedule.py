@@ -13,7 +13,7 @@ import pytest
 
 from panel_tracker import cli
 from panel_tracker.app import schedule
-from panel_tracker.errors import UsageError
+from panel_tracker.errors import PanelTrackerError, UsageError
 from tests.conftest import REPO, run_script
 
 SCRIPT = REPO / "run_inverter_daily_stats.py"
@@ -209,3 +209,16 @@ def test_a_log_file_that_cannot_be_opened_is_one_error_line(tmp_path):
 
 def test_the_examples_in_the_schedule_docstrings_hold():
     assert doctest.testmod(schedule).failed == 0
+
+
+def test_a_crontab_that_cannot_be_listed_is_left_alone(tmp_path):
+    fake = tmp_path / "crontab"
+    written = tmp_path / "written"
+    fake.write_text(
+        '#!/bin/sh\n[ "$1" = "-l" ] && { echo "crontab: permission denied" >&2; exit 1; }\n'
+        f'cat > "{written}"\n'
+    )
+    fake.chmod(0o755)
+    with pytest.raises(PanelTrackerError, match="crontab -l failed: crontab: permission denied"):
+        schedule.install_cron(Path("/opt/run.sh"), [], crontab=str(fake))
+    assert not written.exists()

@@ -104,7 +104,13 @@ def install_cron(
             hint="install cron, or add this line with crontab -e by hand: " + line,
         )
     listed = _run([program, "-l"])
-    # "crontab -l" fails when the user has no table yet: that is an empty table.
+    # "crontab -l" fails when the user has no table yet: that is an empty table. Any other
+    # failure must not be taken for one, or writing ours would wipe the user's lines.
+    if listed.returncode != 0 and "no crontab" not in listed.stderr.lower():
+        raise PanelTrackerError(
+            f"crontab -l failed: {listed.stderr.strip() or f'exit status {listed.returncode}'}",
+            hint="nothing changed; add the line with crontab -e by hand: " + line,
+        )
     current = listed.stdout if listed.returncode == 0 else ""
     written = _run([program, "-"], stdin=merge_crontab(current, line, wrapper))
     if written.returncode != 0:
