@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """The daily job: each panel's energy of the day into the history file (and the sheet).
 
-Run by cron at about 4 am through run_inverter_daily_stats.sh. Exit status: 0 done,
-1 the run failed (network, API, data), 2 usage or config error.
+Run by cron at about 4 am through run_inverter_daily_stats.sh (which only finds or creates
+.venv), or by a Windows scheduled task as one ``python.exe run_inverter_daily_stats.py`` line.
+The job itself holds each system's lock, writes the rotating log (``--log-file``), pings the
+healthcheck and sets the exit status: 0 done, 1 the run failed (network, API, data), 2 usage
+or config error. ``--install-cron`` and ``--install-task`` put it on a schedule.
 """
 
 from __future__ import annotations
@@ -12,13 +15,16 @@ import functools
 import sys
 from pathlib import Path
 
+from panel_tracker.app import schedule
 from panel_tracker.app.daily import run_daily_job
 from panel_tracker.cli import (
     EXIT_FAILED,
     EXIT_OK,
     add_common_arguments,
+    fail,
     register_secrets,
     run_script,
+    say,
     setup_logging,
 )
 from panel_tracker.enlighten.client import EnlightenClient
@@ -28,6 +34,9 @@ from panel_tracker.settings import Config, default_config_path, expand_config_pa
 from panel_tracker.sheets.transport import SheetsClient
 
 SCRIPT_DIR = Path(__file__).resolve().parent
+WRAPPER = SCRIPT_DIR / "run_inverter_daily_stats.sh"
+# What run_inverter_daily_stats.sh passes (LOG_FILE overrides it there) and the task uses.
+DEFAULT_LOG_FILE = SCRIPT_DIR / "logs" / "daily.log"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,9 +55,32 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-sheet", action="store_true", help="update the history only, skip Google Sheets"
     )
     parser.add_argument(
+        "--log-file",
+        type=Path,
+        help="also append timestamped output here (rotated past 1 MB, 5 old files kept; "
+        "run_inverter_daily_stats.sh passes logs/daily.log)",
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
         "--demo",
         action="store_true",
         help="run 30 simulated nights against the built-in sandbox (no account needed)",
+    )
+    mode.add_argument(
+        "--install-cron",
+        nargs="?",
+        const=schedule.DEFAULT_TIME,
+        metavar="HH:MM",
+        help="add (or replace) the crontab line running this job daily with the other "
+        "arguments given, through run_inverter_daily_stats.sh (default 04:00)",
+    )
+    mode.add_argument(
+        "--install-task",
+        nargs="?",
+        const=schedule.DEFAULT_TIME,
+        metavar="HH:MM",
+        help="Windows: create (or replace) the scheduled task running this job daily with "
+        "this Python and the other arguments given (default 04:00)",
     )
     return parser
 
@@ -75,17 +107,60 @@ def run_one_system(config_path: Path, args: argparse.Namespace) -> int:
         ping_healthcheck(config, success=False, message=str(exc))
         raise
     for line in run.summary_lines():
-        if not args.quiet or line.startswith("  warning"):
-            print(line)
+        say(line, show=not args.quiet or line.startswith("  warning"))
     for failure in run.failures:
-        print(f"error: {failure}", file=sys.stderr)
+        say(f"error: {failure}", err=True)
     ping_healthcheck(config, success=not run.failures, message="\n".join(run.summary_lines()))
     return EXIT_FAILED if run.failures else EXIT_OK
 
 
+def _job_args(args: argparse.Namespace, *, log_file: Path | None) -> list[str]:
+    """The arguments a scheduled run gets: this run's, with every path absolute and checked."""
+    configs = schedule.existing_paths(args.config or [default_config_path(SCRIPT_DIR)])
+    job = [arg for config in configs for arg in ("--config", str(config))]
+    job += ["--no-sheet"] if args.no_sheet else []
+    job += ["-v"] if args.verbose else ["-q"] if args.quiet else []
+    return job + (["--log-file", str(log_file.absolute())] if log_file else [])
+
+
+def install_cron(args: argparse.Namespace) -> int:
+    job = _job_args(args, log_file=args.log_file)
+    if not (args.quiet or args.verbose):
+        # Cron mails whatever a job prints: only warnings and errors, the log has the rest.
+        job.append("-q")
+    line = schedule.install_cron(WRAPPER, job, at=args.install_cron)
+    hour, minute = schedule.parse_time(args.install_cron, flag="--install-cron")
+    where = args.log_file.absolute() if args.log_file else "the mail cron sends"
+    say(f"cron: {line}")
+    say(f"the job now runs daily at {hour:02d}:{minute:02d} (host time); output in {where}")
+    return EXIT_OK
+
+
+def install_task(args: argparse.Namespace) -> int:
+    log_file = args.log_file or DEFAULT_LOG_FILE
+    job = [sys.executable, str(Path(__file__).resolve()), *_job_args(args, log_file=log_file)]
+    argv = schedule.schtasks_argv(job, at=args.install_task)
+    schedule.install_task(argv)
+    hour, minute = schedule.parse_time(args.install_task, flag="--install-task")
+    say(f"task '{schedule.TASK_NAME}': {schedule.task_command(job)}")
+    say(
+        f"the job now runs daily at {hour:02d}:{minute:02d}; output in {log_file.absolute()}, "
+        "exit status in the task's Last Run Result"
+    )
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    setup_logging(quiet=args.quiet, verbose=args.verbose)
+    try:
+        setup_logging(quiet=args.quiet, verbose=args.verbose, log_file=args.log_file)
+    except PanelTrackerError as exc:
+        setup_logging(quiet=args.quiet, verbose=args.verbose)
+        return fail(str(exc), exc.exit_code)
+    if args.install_cron is not None:
+        return run_script(functools.partial(install_cron, args), verbose=args.verbose)
+    if args.install_task is not None:
+        return run_script(functools.partial(install_task, args), verbose=args.verbose)
     if args.demo:
         # The sandbox is loaded only for the demo, never in a real run.
         from sandbox.demo import run_demo  # noqa: PLC0415

@@ -29,9 +29,7 @@ SNIPPET_CHARS = 200
 class SheetsError(PanelTrackerError):
     """A Google Sheets call failed; the history is already saved and the next run heals."""
 
-    def __init__(
-        self, message: str, *, status: int | None = None, hint: str | None = None
-    ) -> None:
+    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.status = status
 
