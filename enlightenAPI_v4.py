@@ -18,6 +18,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+import require_python  # noqa: F401  (first: a clear word on a too-old Python)
 from panel_tracker.app.authorize import exchange, redirect_uri_of, setup_client
 from panel_tracker.app.check import Finding, check_setup, exit_status
 from panel_tracker.cli import (

@@ -13,6 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
+import require_python  # noqa: F401  (first: a clear word on a too-old Python)
 from panel_tracker.cli import (
     EXIT_OK,
     add_common_arguments,

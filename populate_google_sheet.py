@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+import require_python  # noqa: F401  (first: a clear word on a too-old Python)
 from panel_tracker.cli import (
     EXIT_OK,
     add_common_arguments,

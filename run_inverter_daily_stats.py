@@ -15,6 +15,7 @@ import functools
 import sys
 from pathlib import Path
 
+import require_python  # noqa: F401  (first: a clear word on a too-old Python)
 from panel_tracker.app import schedule
 from panel_tracker.app.daily import run_daily_job
 from panel_tracker.cli import (
