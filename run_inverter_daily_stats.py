@@ -140,8 +140,7 @@ def install_cron(args: argparse.Namespace) -> int:
 def install_task(args: argparse.Namespace) -> int:
     log_file = args.log_file or DEFAULT_LOG_FILE
     job = [sys.executable, str(Path(__file__).resolve()), *_job_args(args, log_file=log_file)]
-    argv = schedule.schtasks_argv(job, at=args.install_task)
-    schedule.install_task(argv)
+    schedule.install_task(job, at=args.install_task)
     hour, minute = schedule.parse_time(args.install_task, flag="--install-task")
     say(f"task '{schedule.TASK_NAME}': {schedule.task_command(job)}")
     say(

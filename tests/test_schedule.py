@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import doctest
 import logging
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -93,6 +96,15 @@ def _fake_schtasks(tmp_path: Path) -> tuple[dict[str, str], Path]:
     return {"PATH": f"{bin_dir}:/usr/bin:/bin", "SCHTASKS_LOG": str(calls)}, calls
 
 
+@pytest.fixture
+def short_dir() -> Iterator[Path]:
+    """A folder with a short path: the task's command holds this machine's paths and
+    schtasks caps it at 261 characters, which pytest's deep tmp_path alone can exceed."""
+    folder = Path(tempfile.mkdtemp(prefix="pt-", dir="/tmp"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def _install_task(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(SCRIPT), "--install-task", *args],
@@ -105,7 +117,8 @@ def _install_task(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.Comp
     )
 
 
-def test_install_task_runs_schtasks_with_one_python_line_and_absolute_paths(tmp_path):
+def test_install_task_runs_schtasks_with_one_python_line_and_absolute_paths(short_dir):
+    tmp_path = short_dir
     env, calls = _fake_schtasks(tmp_path)
     (tmp_path / "home.json").write_text("{}")
     result = _install_task("04:30", "--config", "home.json", cwd=tmp_path, env=env)
@@ -154,6 +167,19 @@ def test_install_task_without_schtasks_prints_the_command_and_exits_2(tmp_path):
     assert result.stderr.count("\n") == 1
     assert '/TN "Enphase panel tracker" /SC DAILY /ST 04:00 /TR' in result.stderr
     assert f"--log-file {tmp_path / 'out.log'}" in result.stderr
+
+
+def test_install_task_refuses_a_command_schtasks_would_cut_and_calls_nothing(tmp_path):
+    env, calls = _fake_schtasks(tmp_path)
+    deep = tmp_path / ("d" * 200)
+    deep.mkdir()
+    (deep / "home.json").write_text("{}")
+    result = _install_task("--config", str(deep / "home.json"), cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: the task's command is ")
+    assert "schtasks takes at most 261: move the project or the config" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert not calls.exists()
 
 
 def test_install_cron_without_crontab_exits_2_with_the_line(tmp_path):

@@ -133,8 +133,8 @@ def task_command(argv: Sequence[str]) -> str:
 def schtasks_argv(job_argv: Sequence[str], *, at: str = DEFAULT_TIME) -> list[str]:
     """``schtasks`` arguments that create (or, with /F, replace) the daily task running
     ``job_argv`` (python.exe, the script, its arguments) at ``at``."""
-    hour, minute = parse_time(at, flag="--install-task")
-    command = task_command(job_argv)
+    argv = _schtasks_argv_unchecked(job_argv, at=at)
+    command = argv[-1]
     if len(command) > SCHTASKS_MAX_TR:
         raise UsageError(
             f"the task's command is {len(command)} characters; schtasks takes at most "
@@ -142,20 +142,30 @@ def schtasks_argv(job_argv: Sequence[str], *, at: str = DEFAULT_TIME) -> list[st
             hint="move the project or the config to a shorter path, or create the task in "
             "Task Scheduler by hand with this command: " + command,
         )
+    return argv
+
+
+def _schtasks_argv_unchecked(job_argv: Sequence[str], *, at: str) -> list[str]:
+    hour, minute = parse_time(at, flag="--install-task")
     return [
         "schtasks", "/Create", "/F", "/TN", TASK_NAME, "/SC", "DAILY",
-        "/ST", f"{hour:02d}:{minute:02d}", "/TR", command,
+        "/ST", f"{hour:02d}:{minute:02d}", "/TR", task_command(job_argv),
     ]  # fmt: skip
 
 
-def install_task(argv: Sequence[str]) -> None:
-    """Run ``schtasks`` with ``argv`` (from ``schtasks_argv``)."""
-    program = shutil.which(argv[0])
+def install_task(job_argv: Sequence[str], *, at: str = DEFAULT_TIME) -> None:
+    """Create (or replace) the daily task running ``job_argv`` at ``at`` with ``schtasks``.
+
+    A missing ``schtasks`` is reported before the command's length: without Windows there is
+    no task to create, whatever the length of a command built from this machine's paths."""
+    program = shutil.which("schtasks")
     if program is None:
         raise UsageError(
             "schtasks not found (it comes with Windows); nothing was installed",
-            hint="on Windows, run this in a Command Prompt: " + task_command(argv),
+            hint="on Windows, run this in a Command Prompt: "
+            + task_command(_schtasks_argv_unchecked(job_argv, at=at)),
         )
+    argv = schtasks_argv(job_argv, at=at)
     result = _run([program, *argv[1:]])
     if result.returncode != 0:
         reason = (result.stderr or result.stdout).strip() or f"exit status {result.returncode}"
