@@ -152,17 +152,21 @@ def _read_window(
     calendar = [(since + timedelta(days=k)).isoformat() for k in range(count)]
     energy = np.full((count, len(serials)), np.nan)
     present = np.zeros((count, len(serials)), dtype=bool)
+    nan = float("nan")
     for column, serial in enumerate(serials):
-        days = history.days_of(serial)
-        for k, day in enumerate(calendar):
-            entry = days.get(day)
-            if not isinstance(entry, dict):
-                continue
-            present[k, column] = True
-            value = entry.get("daily_energy")
-            if value is None or entry.get("estimated") or isinstance(value, bool | str):
-                continue
-            energy[k, column] = value
+        entries = [
+            e if isinstance(e, dict) else None for e in map(history.days_of(serial).get, calendar)
+        ]
+        present[:, column] = [e is not None for e in entries]
+        energy[:, column] = [
+            nan
+            if e is None
+            or (v := e.get("daily_energy")) is None
+            or e.get("estimated")
+            or isinstance(v, bool | str)
+            else v
+            for e in entries
+        ]
     return calendar, energy, present
 
 
@@ -176,10 +180,22 @@ def _read_rows(
     """The energy rows to judge, and how many leading rows only warm the clear-day level."""
     if since is not None and end is not None:
         read_from = since - timedelta(days=settings.clear_day_window - 1)
-        first = min((min(d) for s in serials if (d := history.days_of(s))), default=None)
-        if first is not None and _parse_day(first) is not None and first < read_from.isoformat():
+        if _starts_before(history, serials, read_from.isoformat()):
             return (*_read_energy(history, serials, read_from, end), (since - read_from).days)
     return (*_read_energy(history, serials), 0)
+
+
+def _starts_before(history: History, serials: list[str], day: str) -> bool:
+    """Whether the history holds a well-formed day before ``day`` (the window is then partial).
+
+    Days are stored in date order as a rule, so a serial's first stored key usually answers
+    at once; only when none does are all keys scanned.
+    """
+    firsts = [next(iter(days)) for s in serials if (days := history.days_of(s))]
+    if any(_parse_day(key) is not None and key < day for key in firsts):
+        return True
+    first = min((min(d) for s in serials if (d := history.days_of(s))), default=None)
+    return first is not None and _parse_day(first) is not None and first < day
 
 
 def _parse_day(text: str) -> date | None:
