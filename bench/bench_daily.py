@@ -2,19 +2,25 @@
 
 * Enlighten calls per run in each situation the issue names (the cost users pay: the free
   Watt plan allows 1,000 calls a month).
-* Time to update a 100-panel history of 5 and 10 years by one day (load, apply, save).
+* The whole nightly update (load, one day, health, save) at 100 x 10 and 300 x 25 years,
+  beside the floor (bare orjson load + dump) and the original script's json load + dump.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
+
+import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -22,6 +28,7 @@ from panel_tracker.app.daily import run_daily_job
 from panel_tracker.energy import DailyEnergyUpdate
 from panel_tracker.enlighten.client import EnlightenClient
 from panel_tracker.health.assess import HealthSettings, assess
+from panel_tracker.health.episodes import update_alert_state
 from panel_tracker.history import History, load_history, save_history
 from panel_tracker.settings import load_config
 from sandbox.enlighten_emulator import EnlightenEmulator
@@ -71,46 +78,88 @@ class _Reading:
     last_report: datetime
 
 
-def history_update_seconds(panels: int, years: int) -> tuple[float, float, int]:
-    """Seconds to update the history by one day, and the same with the panel-health
-    verdict the daily job adds, plus the file's size."""
-    tz = ZoneInfo("America/Denver")
+def _built_history(panels: int, years: int) -> tuple[dict[str, Any], list[date]]:
+    """A history of ``panels`` x ``years`` (duplicates the test builders' shape: to be merged)."""
     start = date(2016, 1, 1)
     days = [start + timedelta(days=n) for n in range(365 * years)]
     micros = {}
     for p in range(panels):
         lifetime, entries = 0, {}
         for n, day in enumerate(days):
-            lifetime += 1500
+            lifetime += 1500 + (p % 7)
             entries[day.isoformat()] = {
-                "daily_energy": 1500,
+                "daily_energy": 1500 + (p % 7),
                 "lifetime_energy": lifetime,
                 "last_report": 1_451_000_000 + n,
             }
         micros[f"4820{p:08d}"] = entries
+    return {"micro_inverters": micros}, days
+
+
+def _timed(run: Callable[[], None], prepare: Callable[[], None], repeats: int) -> list[float]:
+    times = []
+    for _ in range(repeats):
+        prepare()
+        began = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - began)
+    return times
+
+
+def nightly_figures(panels: int, years: int, repeats: int) -> dict[str, Any]:
+    """The whole nightly update against the floor and the original script's method, timed."""
+    tz = ZoneInfo("America/Denver")
+    data, days = _built_history(panels, years)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "inverter_daily_data-1.json"
-        save_history(path, History({"micro_inverters": micros}))
-        size = path.stat().st_size
+        save_history(path, History(data))
+        del data
+        pristine = path.read_bytes()
         next_day = days[-1] + timedelta(days=1)
         report = datetime(next_day.year, next_day.month, next_day.day, 18, tzinfo=tz)
+        serials = [f"4820{p:08d}" for p in range(panels)]
         readings = [
-            _Reading(serial, 1500 * (len(days) + 1), report.astimezone(timezone.utc))
-            for serial in micros
+            _Reading(s, (1500 + p % 7) * (len(days) + 1), report.astimezone(timezone.utc))
+            for p, s in enumerate(serials)
         ]
-        began = time.perf_counter()
+        settings = HealthSettings()
+
+        def restore() -> None:
+            path.write_bytes(pristine)
+
+        def project() -> None:
+            history = load_history(path)
+            update = DailyEnergyUpdate(history, readings, tz)
+            update.apply(None)
+            update_alert_state(history, assess(history, settings))
+            save_history(path, history)
+
+        def floor() -> None:
+            path.write_bytes(orjson.dumps(orjson.loads(path.read_bytes())))
+
+        def original() -> None:
+            with open(path, encoding="utf-8") as handle:
+                loaded = json.load(handle)
+            with open(path, "w", encoding="utf-8") as handle:
+                json.dump(loaded, handle)
+
+        def health_only() -> None:
+            assess(history, settings)
+
+        figures = {
+            "size_mb": len(pristine) / 1e6,
+            "project": _timed(project, restore, repeats),
+            "floor": _timed(floor, restore, repeats),
+            "original": _timed(original, restore, repeats),
+        }
+        restore()
         history = load_history(path)
-        update = DailyEnergyUpdate(history, readings, tz)
-        assert not update.gaps()
-        update.apply(None)
-        save_history(path, history)
-        update_only = time.perf_counter() - began
-        began = time.perf_counter()
-        history = load_history(path)
-        DailyEnergyUpdate(history, readings, tz).apply(None)
-        assess(history, HealthSettings())
-        save_history(path, history)
-        return update_only, time.perf_counter() - began, size
+        figures["health"] = _timed(health_only, lambda: None, repeats)
+        return figures
+
+
+def _mm(times: list[float]) -> str:
+    return f"{min(times):6.3f} / {statistics.median(times):6.3f}"
 
 
 def main() -> None:
@@ -120,13 +169,21 @@ def main() -> None:
     for label, calls in enlighten_calls():
         print(f"  {label:<40} {calls}")
     print()
-    print("Updating a history by one day (load + day arithmetic + atomic save; target < 0.5 s),")
-    print("and the same with the panel-health verdict of the daily job:")
-    for panels, years in ((100, 1), (100, 5), (100, 10)):
-        update_only, with_health, size = history_update_seconds(panels, years)
+    repeats = 5
+    print(f"The nightly update, seconds, min / median of {repeats} runs (target: project within")
+    print("1.3x the floor). project = load + one day + health verdict and episodes + atomic")
+    print("save; floor = bare orjson load + dump of the same file; original = json.load +")
+    print("json.dump of the whole file, as the original script did; health = the verdict alone:")
+    for panels, years in ((100, 10), (300, 25)):
+        f = nightly_figures(panels, years, repeats)
+        ratio = statistics.median(f["project"]) / statistics.median(f["floor"])
+        ratio_min = min(f["project"]) / min(f["floor"])
         print(
-            f"  {panels} panels x {years:>2} years ({size / 1e6:5.1f} MB): "
-            f"{update_only:.3f} s, with health {with_health:.3f} s"
+            f"  {panels} panels x {years:>2} years ({f['size_mb']:5.1f} MB): "
+            f"project {_mm(f['project'])}  floor {_mm(f['floor'])}  "
+            f"original {_mm(f['original'])}  health {_mm(f['health'])}  "
+            f"project/floor {ratio_min:.2f} (min) {ratio:.2f} (median)",
+            flush=True,
         )
     print()
     print("Google Sheets calls per push (target: 1 read + 1 write; the original made 3 to 5):")

@@ -12,6 +12,7 @@ The raw dict is kept as the in-memory form on purpose: a 100-panel, 10-year hist
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,7 +96,7 @@ def load_history(path: Path) -> History:
     path = Path(path)
     if not path.exists():
         return History()
-    data = read_json(path, what="history file")
+    data = _parse(path)
     if not isinstance(data, dict) or not isinstance(data.get(MICROS, {}), dict):
         raise DataFileError(
             f"history file {path} is not a history (no 'micro_inverters' object); "
@@ -110,10 +111,29 @@ def load_history(path: Path) -> History:
     return History(data)
 
 
+def _parse(path: Path) -> Any:
+    """The file's JSON, read with orjson (the format it is written in).
+
+    orjson refuses some files the standard library accepts (NaN, integers beyond 64 bits,
+    both of which the original script's ``json.dump`` can write) and gives no line/column:
+    whenever it refuses, the standard library reads the file instead, with its checks and
+    error messages (``read_json``), so an old file still loads and a broken one is named.
+    """
+    try:
+        return orjson.loads(path.read_bytes())
+    except (orjson.JSONDecodeError, OSError):
+        return read_json(path, what="history file")
+
+
 def save_history(path: Path, history: History) -> None:
     """Write the history atomically, compact like the original script wrote it.
 
     orjson serializes a 10-year, 100-panel history about five times faster than the
     standard library, which keeps a daily update well under half a second.
     """
-    atomic_write_bytes(Path(path), orjson.dumps(history.data))
+    try:
+        payload = orjson.dumps(history.data)
+    except orjson.JSONEncodeError:
+        # an integer beyond 64 bits (kept from an old file): the standard library writes it
+        payload = json.dumps(history.data, separators=(",", ":"), ensure_ascii=False).encode()
+    atomic_write_bytes(Path(path), payload)

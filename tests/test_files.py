@@ -9,7 +9,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -38,7 +37,9 @@ SAVER = textwrap.dedent(
 def test_kill_9_while_saving_leaves_an_old_or_new_file_never_a_broken_one(tmp_path):
     target = tmp_path / "inverter_daily_data-1.json"
     seen: set[int] = set()
-    for delay in (0.15, 0.27, 0.41, 0.53):
+    # Killed after 1, 2, 3, 4 complete saves: the kill lands somewhere inside the next save,
+    # counted in saves rather than timed with a real sleep.
+    for saves in (1, 2, 3, 4):
         process = subprocess.Popen(
             [sys.executable, "-c", SAVER, str(target)],
             cwd=REPO,
@@ -46,8 +47,8 @@ def test_kill_9_while_saving_leaves_an_old_or_new_file_never_a_broken_one(tmp_pa
             text=True,
         )
         assert process.stdout is not None
-        process.stdout.readline()  # at least one complete save happened
-        time.sleep(delay)
+        for _ in range(saves):
+            process.stdout.readline()  # one more complete save happened
         process.send_signal(signal.SIGKILL)
         process.wait()
         data = json.loads(target.read_text())  # parses: never half-written
@@ -117,3 +118,53 @@ def test_lock_file_is_not_a_secret_and_holds_the_pid(tmp_path):
     lock = tmp_path / ".run.lock"
     with run_lock(lock):
         assert Path(lock).read_text().strip() == str(os.getpid())
+
+
+# --- the history is read with orjson, and with the standard library where orjson refuses ----
+
+
+def test_a_history_that_does_not_parse_is_named_and_left_untouched(tmp_path):
+    from panel_tracker.history import load_history
+
+    broken = tmp_path / "inverter_daily_data-1.json"
+    broken.write_bytes(b'{"micro_inverters": {')
+    with pytest.raises(DataFileError, match=r"inverter_daily_data-1\.json is not valid JSON"):
+        load_history(broken)
+    assert broken.read_bytes() == b'{"micro_inverters": {'
+    broken.write_bytes(b'{"micro_inverters": {"1": "\xff"}}')
+    with pytest.raises(DataFileError, match="not UTF-8 text"):
+        load_history(broken)
+
+
+def test_an_original_json_dump_file_with_nan_and_big_ints_still_loads_and_saves(tmp_path):
+    from panel_tracker.history import load_history, save_history
+
+    path = tmp_path / "inverter_daily_data-1.json"
+    original = {
+        "micro_inverters": {
+            "482000000001": {"2024-01-01": {"daily_energy": float("nan"), "lifetime_energy": 2**70}}
+        },
+    }
+    path.write_text(json.dumps(original))  # what the original script's json.dump writes
+    history = load_history(path)
+    entry = history.entry("482000000001", "2024-01-01")
+    assert entry is not None and entry["lifetime_energy"] == 2**70
+    save_history(path, history)
+    assert (
+        json.loads(path.read_text())["micro_inverters"]["482000000001"]["2024-01-01"][
+            "lifetime_energy"
+        ]
+        == 2**70
+    )
+
+
+def test_a_history_read_with_orjson_keeps_its_shape_checks(tmp_path):
+    from panel_tracker.history import load_history
+
+    path = tmp_path / "inverter_daily_data-1.json"
+    path.write_bytes(b'{"micro_inverters": {"482000000001": [1, 2]}}')
+    with pytest.raises(DataFileError, match="serial 482000000001 is not a map of days"):
+        load_history(path)
+    path.write_bytes(b"[]")
+    with pytest.raises(DataFileError, match="is not a history"):
+        load_history(path)

@@ -6,7 +6,6 @@ import copy
 import json
 import logging
 import random
-import time
 import warnings
 from datetime import date, timedelta
 from pathlib import Path
@@ -437,10 +436,10 @@ def test_retired_panel_episodes_close_quietly_and_resumed_reports_are_news() -> 
     assert [(k, e.kind) for k, e in events] == [(21, "stopped")]
 
 
-# --- speed ----------------------------------------------------------------------------------
+# --- a bounded nightly window (its speed is measured in bench/, not here) ------------------
 
 
-def test_ten_years_of_a_hundred_panels_well_under_a_second() -> None:
+def test_ten_years_of_a_hundred_panels_find_the_one_weak_since_the_first_day() -> None:
     rng = random.Random(11)
     start = date(2016, 1, 1)
     days = [(start + timedelta(days=k)).isoformat() for k in range(3650)]
@@ -455,9 +454,74 @@ def test_ten_years_of_a_hundred_panels_well_under_a_second() -> None:
             for d in days
         }
     history = History({"micro_inverters": micros})
-    started = time.perf_counter()
     report = assess(history, DEFAULTS, panel_watts=400)
-    elapsed = time.perf_counter() - started
     assert [v.serial for v in report.weak] == ["121700000042"]
-    assert report.weak[0].since == days[0]
-    assert elapsed < 1.0, f"assess took {elapsed:.2f} s"
+    assert report.weak[0].since == days[0]  # the window widened back to the episode's start
+    assert report.verdict("121700000042") == assess(
+        history, DEFAULTS, panel_watts=400, whole_history=True
+    ).verdict("121700000042")
+
+
+def _years_of_events(*, undecided_panel: bool = False, weak_from: int = 1300) -> History:
+    """Four years of 12 panels with episodes that reach back past the nightly window."""
+    rng = random.Random(5)
+    start = date(2020, 1, 1)
+    micros: dict[str, dict[str, dict[str, object]]] = {}
+    for p in range(12):
+        entries: dict[str, dict[str, object]] = {}
+        for k in range(4 * 365):
+            day = start + timedelta(days=k)
+            level = 1.0
+            if p == 0 and 200 <= k < 260:  # weak for two months in year one, then recovered
+                level = 0.8
+            if p == 1 and k >= weak_from:  # weak since then, still weak
+                level = 0.85
+            if p == 2 and undecided_panel:  # always between weak and good: never decided
+                level = 0.935
+            if p == 3 and k >= 300:  # removed in year one
+                continue
+            if p == 4 and 1000 <= k < 1100:  # silent for 100 days, then back
+                continue
+            if p == 5 and k % 3 == 0:  # an estimated day now and then
+                entries[day.isoformat()] = {"daily_energy": 0, "estimated": True}
+                continue
+            sun = 0.1 if k % 40 == 0 else 1.0  # a dark day now and then
+            noise = 1.0 if p == 2 and undecided_panel else rng.uniform(0.99, 1.01)
+            value = round(1800 * sun * level * noise)
+            entries[day.isoformat()] = {"daily_energy": value, "lifetime_energy": 0}
+        micros[f"1217{p:08d}"] = entries
+    return History({"micro_inverters": micros})
+
+
+@pytest.mark.parametrize(
+    ("undecided_panel", "weak_from", "bounded"),
+    [
+        (False, 1300, True),  # every panel decided within the last year: the window suffices
+        (False, 610, False),  # weak for two years: widened back to the episode's start
+        (True, 1300, False),  # a panel never weak nor good: its state comes from day one
+    ],
+)
+def test_the_nightly_window_gives_the_verdict_of_the_whole_history(
+    undecided_panel: bool, weak_from: int, bounded: bool
+) -> None:
+    history = _years_of_events(undecided_panel=undecided_panel, weak_from=weak_from)
+    window = assess(history, DEFAULTS)
+    whole = assess(history, DEFAULTS, whole_history=True)
+    assert window.table is not None and whole.table is not None
+    assert window.table.truncated is bounded
+    assert (len(window.table.days) < len(whole.table.days)) is bounded
+    assert window.day == whole.day
+    for mine, reference in zip(window.panels, whole.panels, strict=True):
+        if mine.serial == "121700000003":
+            # removed three years ago: retired, last seen on its last day; its last ratio,
+            # years old, is the one thing the window does not look up
+            assert mine.retired and reference.retired
+            assert mine.last_seen == reference.last_seen == "2020-10-26"
+            if bounded:
+                assert mine.last_ratio is None
+            continue
+        assert mine == reference
+    assert [v.serial for v in window.weak] == ["121700000001"]
+    first_weak = (date(2020, 1, 1) + timedelta(days=weak_from)).isoformat()
+    assert window.weak[0].since == whole.weak[0].since == first_weak
+    assert window.summary_lines() == whole.summary_lines()

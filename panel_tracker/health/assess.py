@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,7 @@ from .table import (
     BoolArray,
     FloatArray,
     RatioTable,
+    latest_days,
     ratio_table,
     run_rule_reference,
 )
@@ -175,9 +177,20 @@ def assess(
     settings: HealthSettings,
     *,
     panel_watts: PanelWatts = None,
+    whole_history: bool = False,
 ) -> HealthReport:
-    """Judge every panel of ``history`` on its latest day. Reads only; never changes history."""
-    table = ratio_table(history, settings, panel_watts=panel_watts)
+    """Judge every panel of ``history`` on its latest day. Reads only; never changes history.
+
+    The verdict reads a bounded window of recent days (``NIGHTLY_DAYS``, longer only while
+    some panel's flag state or open episode reaches further back), so the nightly cost does
+    not grow with the years the history holds; the verdict is the one the whole history gives.
+    ``whole_history`` reads every day instead (the reference the window is held to).
+    """
+    latest: dict[str, str] = {}
+    if whole_history:
+        table = ratio_table(history, settings, panel_watts=panel_watts)
+    else:
+        table, latest = _verdict_table(history, settings, panel_watts)
     if not table.days:
         return HealthReport(day=None, panels=[], weak=[], settings=settings, table=table)
     last = len(table.days) - 1
@@ -209,7 +222,7 @@ def assess(
                 trend_90=_finite(trends[90][column]),
                 trend_365=_finite(trends[365][column]),
                 stopped_reporting=stopped,
-                last_seen=table.days[seen] if seen >= 0 else None,
+                last_seen=table.days[seen] if seen >= 0 else latest.get(serial),
                 retired=retired,
                 last_ratio=_finite(_last_finite(table.ratio[:, column])),
                 last_z=_finite(_last_finite(table.z[:, column])),
@@ -236,6 +249,57 @@ def assess(
         settings=settings,
         table=table,
     )
+
+
+# The longest window a verdict looks at: the 365-day trend, and the day itself.
+NIGHTLY_DAYS = 366
+
+
+def _verdict_table(
+    history: History, settings: HealthSettings, panel_watts: PanelWatts
+) -> tuple[RatioTable, dict[str, str]]:
+    """The ratio table over the recent days the verdict needs, and each serial's latest day.
+
+    Starts with ``NIGHTLY_DAYS`` (or more if ``last_days`` or ``retired_after_days`` ask for
+    it) and widens fourfold only while a panel that reported in the window has no deciding
+    day in it (its flag state comes from before) or was flagged on every day it is known (its
+    episode began before). A panel silent for the whole window is retired whatever came
+    before; its last day is its latest stored date (its last ratio is not looked up).
+    """
+    serials = history.serials()
+    latest = latest_days(history, serials)
+    newest = max(latest.values(), default=None)
+    end = _parse_day(newest) if newest is not None else None
+    if end is None:  # empty, or a malformed key sorts last: the whole history sorts it out
+        return ratio_table(history, settings, panel_watts=panel_watts), {}
+    span = max(NIGHTLY_DAYS, settings.last_days, settings.retired_after_days + 1)
+    while True:
+        since = end - timedelta(days=span - 1)
+        table = ratio_table(history, settings, panel_watts=panel_watts, since=since, end=end)
+        if not table.truncated or _known_in_window(table):
+            return table, latest
+        span *= 4
+
+
+def _known_in_window(table: RatioTable) -> bool:
+    """Whether every panel's verdict is decided by the days in ``table``."""
+    assert table.decided_from is not None
+    decided = table.decided_from
+    undecided = table.present.any(axis=0) & (decided < 0)
+    count = len(table.days)
+    unflagged = ~table.flagged
+    last_unflagged = np.where(
+        unflagged.any(axis=0), count - 1 - np.argmax(unflagged[::-1], axis=0), -1
+    )
+    open_before = table.flagged[-1] & (last_unflagged < decided) if count else undecided
+    return not bool((undecided | open_before).any())
+
+
+def _parse_day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None
 
 
 def _finite(value: float | np.floating[Any] | None) -> float | None:
@@ -283,7 +347,9 @@ def _trends(table: RatioTable, window_days: int) -> FloatArray:
     count = len(table.days)
     start = max(0, count - window_days)
     y = np.clip(table.ratio[start:], 0.0, 2.0)
-    x = np.arange(start, count, dtype=float)[:, None]
+    # days counted from the window's start, so the slope does not depend on how many days
+    # of history lie before it (the nightly window and the whole history agree to the bit)
+    x = np.arange(0, count - start, dtype=float)[:, None]
     mask = np.isfinite(y)
     n = mask.sum(axis=0).astype(float)
     xm = np.where(mask, x, 0.0)

@@ -64,6 +64,12 @@ class RatioTable:
     weak: BoolArray
     good: BoolArray
     flagged: BoolArray
+    # The first row of each column from which ``flagged`` is known (-1: none in the table).
+    # A table that starts after the history's first day (``truncated``) cannot see the run
+    # rule's state before its first row, so rows before a column's first deciding day (the
+    # weak or good run that set or cleared the flag) carry no verdict; a full table knows all.
+    decided_from: npt.NDArray[np.int64] | None = None
+    truncated: bool = False
 
     def column(self, serial: str) -> int:
         return self.serials.index(serial)
@@ -87,8 +93,21 @@ def _watts_vector(serials: list[str], panel_watts: PanelWatts) -> FloatArray:
     return np.array([float(panel_watts.get(s, usual)) for s in serials])
 
 
-def _read_energy(history: History, serials: list[str]) -> tuple[list[str], FloatArray, BoolArray]:
-    """The energy matrix: NaN for absent, unknown and estimated days."""
+def latest_days(history: History, serials: list[str]) -> dict[str, str]:
+    """Each serial's latest stored date (a key scan in C: no entry is read)."""
+    return {serial: max(days) for serial in serials if (days := history.days_of(serial))}
+
+
+def _read_energy(
+    history: History, serials: list[str], since: date | None = None, end: date | None = None
+) -> tuple[list[str], FloatArray, BoolArray]:
+    """The energy matrix: NaN for absent, unknown and estimated days.
+
+    With ``since`` and ``end`` only those calendar days are looked up (a bounded read,
+    whatever the history's length); without them, every stored day from the first to the last.
+    """
+    if since is not None and end is not None:
+        return _read_window(history, serials, since, end)
     first: str | None = None
     last: str | None = None
     for serial in serials:
@@ -125,6 +144,60 @@ def _read_energy(history: History, serials: list[str]) -> tuple[list[str], Float
     return calendar, energy, present
 
 
+def _read_window(
+    history: History, serials: list[str], since: date, end: date
+) -> tuple[list[str], FloatArray, BoolArray]:
+    """``_read_energy`` over ``since..end`` only: one lookup per calendar day and serial."""
+    count = (end - since).days + 1
+    calendar = [(since + timedelta(days=k)).isoformat() for k in range(count)]
+    energy = np.full((count, len(serials)), np.nan)
+    present = np.zeros((count, len(serials)), dtype=bool)
+    nan = float("nan")
+    for column, serial in enumerate(serials):
+        entries = [
+            e if isinstance(e, dict) else None for e in map(history.days_of(serial).get, calendar)
+        ]
+        present[:, column] = [e is not None for e in entries]
+        energy[:, column] = [
+            nan
+            if e is None
+            or (v := e.get("daily_energy")) is None
+            or e.get("estimated")
+            or isinstance(v, bool | str)
+            else v
+            for e in entries
+        ]
+    return calendar, energy, present
+
+
+def _read_rows(
+    history: History,
+    serials: list[str],
+    settings: HealthSettings,
+    since: date | None,
+    end: date | None,
+) -> tuple[list[str], FloatArray, BoolArray, int]:
+    """The energy rows to judge, and how many leading rows only warm the clear-day level."""
+    if since is not None and end is not None:
+        read_from = since - timedelta(days=settings.clear_day_window - 1)
+        if _starts_before(history, serials, read_from.isoformat()):
+            return (*_read_energy(history, serials, read_from, end), (since - read_from).days)
+    return (*_read_energy(history, serials), 0)
+
+
+def _starts_before(history: History, serials: list[str], day: str) -> bool:
+    """Whether the history holds a well-formed day before ``day`` (the window is then partial).
+
+    Days are stored in date order as a rule, so a serial's first stored key usually answers
+    at once; only when none does are all keys scanned.
+    """
+    firsts = [next(iter(days)) for s in serials if (days := history.days_of(s))]
+    if any(_parse_day(key) is not None and key < day for key in firsts):
+        return True
+    first = min((min(d) for s in serials if (d := history.days_of(s))), default=None)
+    return first is not None and _parse_day(first) is not None and first < day
+
+
 def _parse_day(text: str) -> date | None:
     try:
         return date.fromisoformat(text)
@@ -137,10 +210,19 @@ def ratio_table(
     settings: HealthSettings,
     *,
     panel_watts: PanelWatts = None,
+    since: date | None = None,
+    end: date | None = None,
 ) -> RatioTable:
-    """Compute every day's ratios, weak/good days and the flag state after each day."""
+    """Compute every day's ratios, weak/good days and the flag state after each day.
+
+    By default over the whole history. With ``since`` and ``end`` (the history's latest day),
+    only over ``since..end``: the ``clear_day_window`` days before ``since`` are read too, so
+    every returned row's clear-day level and status are what the whole history gives, and the
+    table is marked ``truncated`` (see ``decided_from``). A ``since`` at or before the
+    history's first day gives the full table.
+    """
     serials = history.serials()
-    days, energy, present = _read_energy(history, serials)
+    days, energy, present, warmup = _read_rows(history, serials, settings, since, end)
     watts = _watts_vector(serials, panel_watts)
     count = energy.shape[0]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -172,7 +254,15 @@ def ratio_table(
         weak = (ratio < settings.weak_ratio) & (z <= -settings.z_threshold)
         good = ratio >= settings.recover_ratio
         expected = median[:, None] * watts[None, :]
-    flagged = _run_rule(weak, good, settings)
+    if warmup:
+        # the warm-up rows only gave the clear-day level its window: drop them
+        keep = slice(warmup, None)
+        days, energy, present, median = days[keep], energy[keep], present[keep], median[keep]
+        expected, ratio, z, status = expected[keep], ratio[keep], z[keep], status[keep]
+        weak, good = weak[keep], good[keep]
+    flagged, decided_from = _run_rule_decided(weak, good, settings)
+    if not warmup:
+        decided_from = np.zeros(len(serials), dtype=np.int64)  # the whole history: all known
     return RatioTable(
         days=days,
         serials=serials,
@@ -187,6 +277,8 @@ def ratio_table(
         weak=weak,
         good=good,
         flagged=flagged,
+        decided_from=decided_from,
+        truncated=bool(warmup),
     )
 
 
@@ -213,9 +305,21 @@ def _run_rule(weak: BoolArray, good: BoolArray, settings: HealthSettings) -> Boo
     reaches N sets the flag, one on which the good run reaches M clears it, and the state after
     any day is whatever the last such deciding day said.
     """
+    return _run_rule_decided(weak, good, settings)[0]
+
+
+def _run_rule_decided(
+    weak: BoolArray, good: BoolArray, settings: HealthSettings
+) -> tuple[BoolArray, npt.NDArray[np.int64]]:
+    """``_run_rule``, and per column the first deciding row (-1 if none).
+
+    From its first deciding day on, a column's flag state does not depend on any day before
+    the table: a run counted inside the table is never longer than the true run, so a
+    decision seen here is one the whole history makes too, and after it both runs are exact.
+    """
     count = weak.shape[0]
     if count == 0:
-        return np.zeros(weak.shape, dtype=bool)
+        return np.zeros(weak.shape, dtype=bool), np.full(weak.shape[1], -1, dtype=np.int64)
     rows = np.arange(count)[:, None]
     weak_total = np.cumsum(weak, axis=0, dtype=np.int64)
     good_total = np.cumsum(good, axis=0, dtype=np.int64)
@@ -229,7 +333,9 @@ def _run_rule(weak: BoolArray, good: BoolArray, settings: HealthSettings) -> Boo
     decided = np.maximum.accumulate(np.where(decision != 0, rows, -1), axis=0)
     latest = np.take_along_axis(decision, np.maximum(decided, 0), axis=0)
     flagged: BoolArray = (decided >= 0) & (latest > 0)
-    return flagged
+    deciding = decision != 0
+    first = np.where(deciding.any(axis=0), np.argmax(deciding, axis=0), -1).astype(np.int64)
+    return flagged, first
 
 
 def _total_at(totals: npt.NDArray[np.int64], rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
