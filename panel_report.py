@@ -7,8 +7,6 @@ The page goes to ``--out``, else the config's ``report_dir``, else ``report/`` b
 config; its path is printed last. Exit status: 0 written, 1 failed, 2 usage or config error.
 """
 
-from __future__ import annotations
-
 import argparse
 import sys
 from pathlib import Path

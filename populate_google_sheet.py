@@ -10,8 +10,6 @@ Exit status: 0 done; 1 the push failed (the history is untouched; the next run h
 sheet); 2 usage or config error.
 """
 
-from __future__ import annotations
-
 import argparse
 import sys
 from collections.abc import Callable

@@ -8,8 +8,6 @@ healthcheck and sets the exit status: 0 done, 1 the run failed (network, API, da
 or config error. ``--install-cron`` and ``--install-task`` put it on a schedule.
 """
 
-from __future__ import annotations
-
 import argparse
 import functools
 import sys
