@@ -621,7 +621,9 @@ def test_token_pair_falls_back_to_expires_in() -> None:
 
 def test_inverter_reading_parses_defensively() -> None:
     base = {"serial_number": 482000000001, "energy": {"value": 3600, "units": "kJ"}}
-    reading = InverterReading.from_summary_micro({**base, "last_report_date": "2026-01-02T03:04:05Z"}, "E1")
+    reading = InverterReading.from_summary_micro(
+        {**base, "last_report_date": "2026-01-02T03:04:05Z"}, "E1"
+    )
     assert reading.serial == "482000000001"
     assert reading.lifetime_wh == 1000
     assert reading.last_report == datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
@@ -669,3 +671,51 @@ def test_a_wrong_api_key_is_named_without_a_pointless_refresh(emu: EnlightenEmul
     assert "copy the API key" in str(caught.value)
     assert emu.count("/oauth/token") == 0
     assert h.saved == []
+
+
+# --- the transport's parts ----------------------------------------------------------------------
+def test_the_retry_policy_is_a_value() -> None:
+    policy = RetryPolicy(attempts=3, backoff_seconds=0.5)
+    assert policy == RetryPolicy(attempts=3, backoff_seconds=0.5)
+    assert (policy.retries, [policy.backoff(n) for n in (1, 2)]) == (2, [0.5, 1.0])
+    with pytest.raises(AttributeError):
+        policy.attempts = 9  # type: ignore[misc]
+    with pytest.raises(ValueError, match="attempts"):
+        RetryPolicy(attempts=0)
+
+
+def test_only_the_statuses_the_policy_names_are_retried(emu: EnlightenEmulator) -> None:
+    emu.inject_fault(SUMMARY, 500, count=3)
+    h = harness(emu, retry=RetryPolicy(retry_statuses=frozenset({503})))
+    with pytest.raises(ServerError) as caught:
+        h.client.inverter_readings()
+    assert h.waits == []
+    assert emu.count(SUMMARY) == 1
+    assert "after 1 attempt(s)" in str(caught.value)
+
+
+def test_errors_carry_their_fix_as_a_hint_and_quote_urls_without_secrets(
+    emu: EnlightenEmulator,
+) -> None:
+    port = free_port()
+    h = harness(
+        emu,
+        api_url=f"http://someone:pass-word-9931@127.0.0.1:{port}/",
+        retry=RetryPolicy(attempts=1),
+    )
+    with pytest.raises(NetworkError) as caught:
+        h.client.system()
+    error = caught.value
+    assert error.hint == f"check the network and api_url (http://127.0.0.1:{port}/)"
+    assert "could not connect after 1 attempts" in error.message
+    assert "pass-word-9931" not in str(error)
+    assert str(error) == f"{error.message}: {error.hint}"
+    assert safe_url("https://u:p@api.example.com:8443/x?key=K&code=C") == (
+        "https://api.example.com:8443/x"
+    )
+
+    emu.inject_fault(SUMMARY, 401, count=2)
+    with pytest.raises(AuthError) as refused:
+        harness(emu).client.inverter_readings()
+    assert refused.value.hint is not None and AUTHORIZE_AGAIN in refused.value.hint
+    assert AUTHORIZE_AGAIN not in refused.value.message
