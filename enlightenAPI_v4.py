@@ -1,8 +1,18 @@
 #!/usr/bin/env python3
-"""The Enlighten v4 client under the name the original script's users know, and set-up.
+"""The original script's class, ``enlightenAPI_v4``, and the set-up commands.
 
-``from enlightenAPI_v4 import enlightenAPI_v4`` keeps working; the client itself lives in
-``panel_tracker.enlighten.client``. As a script:
+Scripts written against the original keep running::
+
+    from enlightenAPI_v4 import enlightenAPI_v4
+    api = enlightenAPI_v4(config)            # config: the dict of enlighten_v4_config.json
+    gateways = api.inverter_summary()        # the API's list, one element per gateway
+    systems = api.fetch_systems()            # the API's answer of GET /api/v4/systems
+    telemetry = api.production_telemetry()   # GET .../telemetry/production_micro, as given
+
+The class is backed by ``panel_tracker.enlighten.client.EnlightenClient``: timeouts,
+retries, a token refresh only when the access token has expired (or is refused), and the
+rotated pair saved at once. Unlike the original it raises (an ``EnlightenError`` whose
+``hint`` says what to do) instead of printing and quitting. As a script:
 
     python enlightenAPI_v4.py authorize [--config PATH] [--code CODE] [--redirect-uri URI]
     python enlightenAPI_v4.py check [--config PATH]
@@ -14,9 +24,16 @@ Exit status: 0 done (check: nothing wrong); 1 failed (check: a problem found);
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
+import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
+
+import requests
 
 import require_python  # noqa: F401  (first: a clear word on a too-old Python)
 from panel_tracker.app.authorize import exchange, redirect_uri_of, setup_client
@@ -29,44 +46,148 @@ from panel_tracker.cli import (
     run_script,
     setup_logging,
 )
-from panel_tracker.enlighten.client import (
-    DEFAULT_REDIRECT_URI,
-    AuthError,
-    BadResponseError,
-    EnlightenClient,
-    EnlightenError,
-    InverterReading,
-    NetworkError,
-    NotFoundError,
-    PlanNotAllowedError,
-    RateLimitError,
-    ServerError,
-    SystemInfo,
-    TokenPair,
-)
+from panel_tracker.enlighten.client import EnlightenClient
+from panel_tracker.enlighten.errors import AUTHORIZE_HINT, AuthError
 from panel_tracker.enlighten.jwt import relative, when
-from panel_tracker.errors import UsageError
+from panel_tracker.enlighten.models import TokenPair
+from panel_tracker.errors import ConfigError, DataFileError, UsageError
 from panel_tracker.redaction import redact
 from panel_tracker.settings import Config, default_config_path, read_config
+from panel_tracker.storage import SECRET_FILE_MODE, atomic_write_json, read_json
 
-enlightenAPI_v4 = EnlightenClient  # noqa: N816 - the original class name
+logger = logging.getLogger(__name__)
 
-__all__ = [
-    "DEFAULT_REDIRECT_URI",
-    "AuthError",
-    "BadResponseError",
-    "EnlightenClient",
-    "EnlightenError",
-    "InverterReading",
-    "NetworkError",
-    "NotFoundError",
-    "PlanNotAllowedError",
-    "RateLimitError",
-    "ServerError",
-    "SystemInfo",
-    "TokenPair",
-    "enlightenAPI_v4",
-]
+# Where the original saved the rotated pair: this name, in the current directory.
+ORIGINAL_CONFIG_FILE = "enlighten_v4_config.json"
+ORIGINAL_API_URL = "https://api.enphaseenergy.com/"
+APP_KEYS = ("app_api_key", "app_client_id", "app_client_secret")
+
+
+class enlightenAPI_v4:  # noqa: N801 - the original class name
+    """``enlightenAPI_v4(config)``: the original constructor, config given as a dict.
+
+    Every rotated token pair goes into ``config`` (the caller's own dict, as in the
+    original) and, at once and atomically (mode 0600, every other key as on disk), into a
+    file: ``config_path`` when given (created from the dict if missing), else
+    ``enlighten_v4_config.json`` in the current directory, where the original wrote it,
+    but only if that file exists and is this config (same ``app_client_id`` and
+    ``system_id``). A file that does not parse is never overwritten: the pair goes to
+    ``<file>.new-tokens`` beside it and ``ConfigError`` says how to put it back.
+    """
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        *,
+        config_path: str | os.PathLike[str] | None = None,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        self.config_path = Path(config_path) if config_path is not None else None
+        missing = [key for key in APP_KEYS if not config.get(key)]
+        if missing:
+            raise ConfigError(
+                f"the Enlighten config lacks {', '.join(missing)}",
+                hint="copy them from your application's page on developer-v4.enphase.com",
+            )
+        if not config.get("refresh_token"):
+            raise AuthError(
+                "access_token or refresh_token not set in the Enlighten config",
+                hint=AUTHORIZE_HINT,
+                refresh_failed=True,
+            )
+        self.client = EnlightenClient(
+            api_url=str(config.get("api_url") or ORIGINAL_API_URL),
+            api_key=str(config["app_api_key"]),
+            client_id=str(config["app_client_id"]),
+            client_secret=str(config["app_client_secret"]),
+            system_id=str(config.get("system_id") or ""),
+            access_token=config.get("access_token") or None,
+            refresh_token=str(config["refresh_token"]),
+            token_updater=self._save_tokens,
+            access_token_expires_at=config.get("access_token_expires_at"),
+            timeout=float(config.get("http_timeout_seconds", 30)),
+            sleep=sleep,
+            session=session,
+        )
+
+    def inverter_summary(self) -> list[Any]:
+        """GET /api/v4/systems/inverters_summary_by_envoy_or_site: one element per gateway."""
+        self._require_system_id()
+        return self.client.inverter_summary()
+
+    def fetch_systems(self) -> Any:
+        """GET /api/v4/systems: ``{"total": ..., "systems": [...], ...}`` as the API gives it."""
+        return self.client.get_json("api/v4/systems", what="systems")
+
+    def production_telemetry(self) -> Any:
+        """GET /api/v4/systems/{system_id}/telemetry/production_micro (today, 5-minute
+        intervals of the whole system), as the API gives it."""
+        system_id = self._require_system_id()
+        return self.client.get_json(
+            f"api/v4/systems/{system_id}/telemetry/production_micro",
+            what="production telemetry",
+        )
+
+    def _require_system_id(self) -> str:
+        system_id = str(self.config.get("system_id") or "").strip()
+        if not system_id.isdigit():
+            raise ConfigError(
+                f"system_id must be your system's number, not {system_id!r}",
+                hint="set it to the number in the Enlighten web address",
+            )
+        return system_id
+
+    def _save_tokens(self, pair: TokenPair) -> None:
+        self.config["access_token"] = pair.access_token
+        self.config["refresh_token"] = pair.refresh_token
+        path = self._token_file()
+        if path is None:
+            logger.warning(
+                "the new Enlighten token pair is only in the config dict (no config file to "
+                "save it to): save it yourself, the old refresh token no longer works"
+            )
+            return
+        _write_pair(path, self.config, pair)
+
+    def _token_file(self) -> Path | None:
+        if self.config_path is not None:
+            return self.config_path
+        path = Path(ORIGINAL_CONFIG_FILE)
+        if not path.is_file():
+            return None
+        try:
+            on_disk = read_json(path, what="config")
+        except DataFileError:
+            return path  # not overwritten: _write_pair rescues the pair beside it
+        same = isinstance(on_disk, dict) and all(
+            str(on_disk.get(key)) == str(self.config.get(key))
+            for key in ("app_client_id", "system_id")
+        )
+        return path.absolute() if same else None
+
+
+def _write_pair(path: Path, config: dict[str, Any], pair: TokenPair) -> None:
+    """The pair into ``path`` atomically; a file that does not parse is left as it is."""
+    try:
+        on_disk = read_json(path, what="config") if path.exists() else dict(config)
+    except DataFileError:
+        on_disk = None
+    if not isinstance(on_disk, dict):
+        rescue = path.with_name(path.name + ".new-tokens")
+        tokens = {"access_token": pair.access_token, "refresh_token": pair.refresh_token}
+        atomic_write_json(rescue, tokens, mode=SECRET_FILE_MODE, indent=4)
+        raise ConfigError(
+            f"{path} does not parse, so it was left untouched; the new tokens are in {rescue}",
+            hint="fix the config, then copy access_token and refresh_token from that file "
+            "into it (the old refresh token no longer works)",
+        )
+    on_disk["access_token"] = pair.access_token
+    on_disk["refresh_token"] = pair.refresh_token
+    atomic_write_json(path, on_disk, mode=SECRET_FILE_MODE, indent=4)
+    logger.info("saved the new token pair to %s", path)
+
 
 SCRIPT_DIR = Path(__file__).resolve().parent
 CHECK_COMMAND = "python enlightenAPI_v4.py check"

@@ -136,9 +136,9 @@ def _init(config: Config, history: History, client: SheetsClient, *, quiet: bool
 
 
 def _serials_from_enlighten(config: Config) -> list[str]:
-    from panel_tracker.enlighten.client import EnlightenClient  # noqa: PLC0415 - only for an empty history
+    from panel_tracker.app.sources import enlighten_client  # noqa: PLC0415 - only for an empty history
 
-    readings = EnlightenClient.from_config(config).inverter_readings()
+    readings = enlighten_client(config).inverter_readings()
     return sorted({reading.serial for reading in readings})
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import require_python  # noqa: F401  (first: a clear word on a too-old Python)
 from panel_tracker.app import schedule
 from panel_tracker.app.daily import run_daily_job
+from panel_tracker.app.sources import enlighten_client
 from panel_tracker.cli import (
     EXIT_FAILED,
     EXIT_OK,
@@ -26,7 +27,6 @@ from panel_tracker.cli import (
     say,
     setup_logging,
 )
-from panel_tracker.enlighten.client import EnlightenClient
 from panel_tracker.errors import PanelTrackerError
 from panel_tracker.notify import alert_secrets, ping_healthcheck
 from panel_tracker.settings import Config, default_config_path, expand_config_paths, load_config
@@ -96,7 +96,7 @@ def run_one_system(config_path: Path, args: argparse.Namespace) -> int:
     register_secrets(config.secrets)
     register_secrets(lambda: alert_secrets(config))
     try:
-        client = EnlightenClient.from_config(config)
+        client = enlighten_client(config)
         register_secrets(client.secrets)  # tokens issued during this run, too
         run = run_daily_job(
             config, client, push_sheet=not args.no_sheet, sheets_client=_sheets_client

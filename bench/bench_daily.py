@@ -25,8 +25,8 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from panel_tracker.app.daily import run_daily_job
+from panel_tracker.app.sources import enlighten_client
 from panel_tracker.energy import DailyEnergyUpdate
-from panel_tracker.enlighten.client import EnlightenClient
 from panel_tracker.health.assess import HealthSettings, assess
 from panel_tracker.health.episodes import update_alert_state
 from panel_tracker.history import History, load_history, save_history
@@ -56,7 +56,7 @@ def enlighten_calls() -> list[tuple[str, int]]:
             config = load_config(config_path)
             emulator.set_sim_time(emulator.night_of(first + timedelta(days=offset)))
             emulator.reset_calls()
-            run_daily_job(config, EnlightenClient.from_config(config), push_sheet=False)
+            run_daily_job(config, enlighten_client(config), push_sheet=False)
             rows.append((label, len(emulator.calls)))
 
         night(0, "first run (asks the time zone once)")

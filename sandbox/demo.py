@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from panel_tracker.app.daily import DailyRun, run_daily_job
-from panel_tracker.enlighten.client import EnlightenClient
+from panel_tracker.app.sources import enlighten_client
 from panel_tracker.errors import PanelTrackerError
 from panel_tracker.history import History, load_history
 from panel_tracker.settings import load_config
@@ -132,7 +132,7 @@ def run_demo(*, quiet: bool = False, out: Callable[[str], None] = print) -> int:
                     out(f"  {day}  (job did not run this night)")
                 continue
             emulator.set_sim_time(emulator.night_of(day))
-            run = run_daily_job(config, EnlightenClient.from_config(config))
+            run = run_daily_job(config, enlighten_client(config))
             last_run = run
             if not quiet:
                 out(_night_line(day, run))

@@ -10,7 +10,7 @@ import pytest
 
 import run_inverter_daily_stats
 from panel_tracker.app.daily import run_daily_job
-from panel_tracker.enlighten.client import EnlightenClient
+from panel_tracker.app.sources import enlighten_client
 from panel_tracker.errors import ConfigError
 from panel_tracker.history import History, load_history
 from panel_tracker.settings import load_config
@@ -190,11 +190,11 @@ def test_rate_limit_and_server_errors_are_waited_out(tmp_path, enlighten):
     waits: list[float] = []
     night(emulator, 0)
     emulator.inject_fault("inverters_summary", 429, period_end_in=5)
-    run_daily_job(config, EnlightenClient.from_config(config, sleep=waits.append))
+    run_daily_job(config, enlighten_client(config, sleep=waits.append))
     assert len(waits) == 1 and 4 <= waits[0] <= 7
     night(emulator, 1)
     emulator.inject_fault("inverters_summary", 500, count=2)
-    run = run_daily_job(config, EnlightenClient.from_config(config, sleep=waits.append))
+    run = run_daily_job(config, enlighten_client(config, sleep=waits.append))
     assert len(waits) == 3 and run.reporting == 24
 
 
@@ -344,7 +344,7 @@ def test_config_broken_mid_run_is_not_overwritten_and_the_new_tokens_are_rescued
     set_tokens(config_path, expired, refresh)
     config = load_config(config_path)
     config_path.write_text('{"half an edit": ')  # the user is editing while the job runs
-    client = EnlightenClient.from_config(config)
+    client = enlighten_client(config)
     with pytest.raises(ConfigError, match="left untouched"):
         client.ensure_fresh_token()
     assert config_path.read_text() == '{"half an edit": '

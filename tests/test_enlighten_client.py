@@ -19,20 +19,21 @@ import pytest
 import requests
 
 import enlightenAPI_v4
-from panel_tracker.enlighten.client import (
+from panel_tracker.app.sources import enlighten_client
+from panel_tracker.enlighten.client import EnlightenClient
+from panel_tracker.enlighten.errors import (
     AuthError,
     BadResponseError,
-    EnlightenClient,
     EnlightenError,
-    InverterReading,
     NetworkError,
     NotFoundError,
     PlanNotAllowedError,
     RateLimitError,
     ServerError,
-    TokenPair,
 )
 from panel_tracker.enlighten.jwt import jwt_expiry
+from panel_tracker.enlighten.models import InverterReading, TokenPair
+from panel_tracker.enlighten.transport import RetryPolicy, safe_url
 from panel_tracker.settings import load_config
 from sandbox.enlighten_emulator import MALFORMED, EnlightenEmulator
 from sandbox.site import SimulatedSite, SiteScenario
@@ -326,14 +327,14 @@ def test_exchange_code_works_once(emu: EnlightenEmulator) -> None:
     assert code not in str(caught.value)
 
 
-def test_from_config_saves_the_rotated_pair_into_the_config(
+def test_the_app_built_client_saves_the_rotated_pair_into_the_config(
     emu: EnlightenEmulator, tmp_path: Path
 ) -> None:
     path = write_config(tmp_path, emu)
     access, refresh = emu.issue_tokens(access_expires_in=-60)
     raw = json.loads(path.read_text())
     path.write_text(json.dumps({**raw, "access_token": access, "refresh_token": refresh}))
-    client = EnlightenClient.from_config(load_config(path), sleep=lambda _: None)
+    client = enlighten_client(load_config(path), sleep=lambda _: None)
 
     client.inverter_readings()
 
@@ -355,7 +356,7 @@ def test_two_500s_then_success_with_exponential_waits(emu: EnlightenEmulator) ->
 
 def test_a_persistent_503_is_a_server_error_after_bounded_retries(emu: EnlightenEmulator) -> None:
     emu.inject_fault(SUMMARY, 503, count=10)
-    h = harness(emu, max_retries=3, backoff_seconds=0.5)
+    h = harness(emu, retry=RetryPolicy(attempts=4, backoff_seconds=0.5))
     with pytest.raises(ServerError) as caught:
         h.client.inverter_readings()
     assert caught.value.status == 503
@@ -373,7 +374,7 @@ def free_port() -> int:
 def test_connection_refused_is_a_network_error_after_bounded_retries(
     emu: EnlightenEmulator,
 ) -> None:
-    h = harness(emu, api_url=f"http://127.0.0.1:{free_port()}", max_retries=2)
+    h = harness(emu, api_url=f"http://127.0.0.1:{free_port()}", retry=RetryPolicy(attempts=3))
     with pytest.raises(NetworkError) as caught:
         h.client.system()
     assert h.waits == [2.0, 4.0]
@@ -388,7 +389,7 @@ def test_a_slow_answer_times_out_and_is_retried(emu: EnlightenEmulator) -> None:
     assert h.waits == [2.0]
 
     emu.inject_fault(SUMMARY, 200, delay=0.4, count=2)
-    h = harness(emu, timeout=0.1, max_retries=1)
+    h = harness(emu, timeout=0.1, retry=RetryPolicy(attempts=2))
     with pytest.raises(NetworkError) as caught:
         h.client.inverter_readings()
     assert "timed out" in str(caught.value)
@@ -563,7 +564,7 @@ def test_no_secret_reaches_a_message_or_a_log_line(
         emu,
         access=new_access,
         refresh=new_refresh,
-        max_retries=1,
+        retry=RetryPolicy(attempts=2),
         api_url=f"http://127.0.0.1:{free_port()}/",
     )
     expect_failure(offline.client.inverter_readings)
@@ -609,26 +610,28 @@ def test_jwt_expiry() -> None:
 
 def test_token_pair_falls_back_to_expires_in() -> None:
     now = datetime(2026, 3, 1, tzinfo=timezone.utc)
-    pair = TokenPair.from_api(
+    pair = TokenPair.from_token_answer(
         {"access_token": "opaque", "refresh_token": "also-opaque", "expires_in": 86393}, now
     )
     assert pair.access_expires_at == now + timedelta(seconds=86393)
     assert pair.refresh_expires_at is None
     with pytest.raises(BadResponseError):
-        TokenPair.from_api({"token_type": "bearer"}, now)
+        TokenPair.from_token_answer({"token_type": "bearer"}, now)
 
 
 def test_inverter_reading_parses_defensively() -> None:
     base = {"serial_number": 482000000001, "energy": {"value": 3600, "units": "kJ"}}
-    reading = InverterReading.from_api({**base, "last_report_date": "2026-01-02T03:04:05Z"}, "E1")
+    reading = InverterReading.from_summary_micro(
+        {**base, "last_report_date": "2026-01-02T03:04:05Z"}, "E1"
+    )
     assert reading.serial == "482000000001"
     assert reading.lifetime_wh == 1000
     assert reading.last_report == datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
     assert reading.envoy_serial == "E1"
     assert reading.power_w is None
-    from_text = InverterReading.from_api({**base, "last_report_date": "1767322800"})
+    from_text = InverterReading.from_summary_micro({**base, "last_report_date": "1767322800"})
     assert from_text.last_report == datetime.fromtimestamp(1767322800, tz=timezone.utc)
-    millis = InverterReading.from_api({**base, "last_report_date": 1767322800000})
+    millis = InverterReading.from_summary_micro({**base, "last_report_date": 1767322800000})
     assert millis.last_report == from_text.last_report
     for broken in (
         {**base},
@@ -637,11 +640,11 @@ def test_inverter_reading_parses_defensively() -> None:
         {**base, "energy": {"value": 1, "units": "BTU"}, "last_report_date": 1},
     ):
         with pytest.raises(BadResponseError):
-            InverterReading.from_api(broken)
+            InverterReading.from_summary_micro(broken)
 
 
 def test_the_original_module_name_still_works(capsys: pytest.CaptureFixture[str]) -> None:
-    assert enlightenAPI_v4.enlightenAPI_v4 is EnlightenClient
+    assert enlightenAPI_v4.enlightenAPI_v4.__name__ == "enlightenAPI_v4"
     script = Path(enlightenAPI_v4.__file__ or "")
     with pytest.raises(SystemExit) as caught:
         runpy.run_path(str(script), run_name="__main__")
@@ -668,3 +671,51 @@ def test_a_wrong_api_key_is_named_without_a_pointless_refresh(emu: EnlightenEmul
     assert "copy the API key" in str(caught.value)
     assert emu.count("/oauth/token") == 0
     assert h.saved == []
+
+
+# --- the transport's parts ----------------------------------------------------------------------
+def test_the_retry_policy_is_a_value() -> None:
+    policy = RetryPolicy(attempts=3, backoff_seconds=0.5)
+    assert policy == RetryPolicy(attempts=3, backoff_seconds=0.5)
+    assert (policy.retries, [policy.backoff(n) for n in (1, 2)]) == (2, [0.5, 1.0])
+    with pytest.raises(AttributeError):
+        policy.attempts = 9  # type: ignore[misc]
+    with pytest.raises(ValueError, match="attempts"):
+        RetryPolicy(attempts=0)
+
+
+def test_only_the_statuses_the_policy_names_are_retried(emu: EnlightenEmulator) -> None:
+    emu.inject_fault(SUMMARY, 500, count=3)
+    h = harness(emu, retry=RetryPolicy(retry_statuses=frozenset({503})))
+    with pytest.raises(ServerError) as caught:
+        h.client.inverter_readings()
+    assert h.waits == []
+    assert emu.count(SUMMARY) == 1
+    assert "after 1 attempt(s)" in str(caught.value)
+
+
+def test_errors_carry_their_fix_as_a_hint_and_quote_urls_without_secrets(
+    emu: EnlightenEmulator,
+) -> None:
+    port = free_port()
+    h = harness(
+        emu,
+        api_url=f"http://someone:pass-word-9931@127.0.0.1:{port}/",
+        retry=RetryPolicy(attempts=1),
+    )
+    with pytest.raises(NetworkError) as caught:
+        h.client.system()
+    error = caught.value
+    assert error.hint == f"check the network and api_url (http://127.0.0.1:{port}/)"
+    assert "could not connect after 1 attempts" in error.message
+    assert "pass-word-9931" not in str(error)
+    assert str(error) == f"{error.message}: {error.hint}"
+    assert safe_url("https://u:p@api.example.com:8443/x?key=K&code=C") == (
+        "https://api.example.com:8443/x"
+    )
+
+    emu.inject_fault(SUMMARY, 401, count=2)
+    with pytest.raises(AuthError) as refused:
+        harness(emu).client.inverter_readings()
+    assert refused.value.hint is not None and AUTHORIZE_AGAIN in refused.value.hint
+    assert AUTHORIZE_AGAIN not in refused.value.message

@@ -323,7 +323,7 @@ def test_init_with_an_empty_history_takes_the_serials_from_enlighten(
     enlighten: Callable[..., EnlightenEmulator],
     populate: Populate,
 ) -> None:
-    from panel_tracker.enlighten.client import EnlightenClient
+    from panel_tracker.app.sources import enlighten_client
 
     site = enlighten()
     night(site, 0)
@@ -332,9 +332,7 @@ def test_init_with_an_empty_history_takes_the_serials_from_enlighten(
     code, out, err = populate(path, "--init")
     assert code == 0, err
     sid = json.loads(path.read_text())["spreadsheet_id"]
-    reported = {
-        r.serial for r in EnlightenClient.from_config(load_config(path)).inverter_readings()
-    }
+    reported = {r.serial for r in enlighten_client(load_config(path)).inverter_readings()}
     assert emu.values(sid, "InverterSerialNumbers") == [sorted(reported)]
     assert len(reported) > 10
     assert "nothing to push" in err  # no days yet: the layout is ready for the first night

@@ -20,10 +20,13 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ..enlighten.client import DEFAULT_REDIRECT_URI, EnlightenClient, TokenPair
+from ..enlighten.client import EnlightenClient
+from ..enlighten.models import TokenPair
+from ..enlighten.oauth import DEFAULT_REDIRECT_URI
 from ..errors import UsageError
 from ..settings import Config
 from ..storage import run_lock
+from .sources import enlighten_client
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +48,7 @@ def setup_client(config: Config, **overrides: Any) -> EnlightenClient:
             "timeout": _number_setting(config, "http_timeout_seconds", 30.0),
         }
         overrides = {**setup, **overrides}
-    return EnlightenClient.from_config(config, **overrides)
+    return enlighten_client(config, **overrides)
 
 
 @contextlib.contextmanager

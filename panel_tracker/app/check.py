@@ -19,15 +19,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..enlighten.client import (
-    AuthError,
-    EnlightenClient,
-    EnlightenError,
-    NetworkError,
-    RateLimitError,
-    SystemInfo,
-)
+from ..enlighten.client import EnlightenClient
+from ..enlighten.errors import AuthError, EnlightenError, NetworkError, RateLimitError
 from ..enlighten.jwt import REFRESH_WARNING, jwt_expiry, relative, when
+from ..enlighten.models import SystemInfo
 from ..errors import DataFileError, LockHeldError, PanelTrackerError
 from ..history import load_history
 from ..settings import Config

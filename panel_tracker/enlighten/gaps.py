@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from ..energy import covering_span
 from ..errors import PanelTrackerError
 from ..history import History
-from .client import EnlightenError, PlanNotAllowedError
+from .errors import EnlightenError, PlanNotAllowedError
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,9 @@
 """The Enlighten answers the tool uses, as typed results built at the edge.
 
-Each ``from_api`` classmethod reads raw JSON defensively: dates as epoch seconds,
+One named constructor per answer shape (``TokenPair.from_token_answer``,
+``InverterSummaryPage.from_inverters_summary``, ``SystemInfo.from_system``,
+``SystemsPage.from_systems``, ``EnergyLifetime.from_energy_lifetime``,
+``MicroTelemetry.from_telemetry``) reads raw JSON defensively: dates as epoch seconds,
 milliseconds or ISO 8601, numbers as numbers or text, energy in any unit the API may use.
 What cannot be read raises ``BadResponseError`` naming what was wrong.
 """
@@ -9,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 from .errors import BadResponseError
@@ -87,7 +90,7 @@ def optional_str(value: Any) -> str | None:
     return None if value is None or value == "" else str(value)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TokenPair:
     """An OAuth access/refresh pair and when each expires (from the JWT, else ``expires_in``)."""
 
@@ -97,9 +100,10 @@ class TokenPair:
     refresh_expires_at: datetime | None
 
     @classmethod
-    def from_api(
+    def from_token_answer(
         cls, body: Any, now: datetime, *, previous_refresh_token: str | None = None
     ) -> TokenPair:
+        """``POST /oauth/token`` (code exchange or refresh)."""
         if not isinstance(body, Mapping):
             raise BadResponseError("the token answer is not a JSON object")
         access = body.get("access_token")
@@ -120,7 +124,7 @@ class TokenPair:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InverterReading:
     """One micro-inverter's lifetime energy at its last report."""
 
@@ -133,7 +137,8 @@ class InverterReading:
     model: str | None
 
     @classmethod
-    def from_api(cls, micro: Any, envoy_serial: str | None = None) -> InverterReading:
+    def from_summary_micro(cls, micro: Any, envoy_serial: str | None = None) -> InverterReading:
+        """One entry of a gateway's ``micro_inverters`` in the inverter summary."""
         if not isinstance(micro, Mapping):
             raise BadResponseError("a micro-inverter entry is not a JSON object")
         serial = optional_str(micro.get("serial_number"))
@@ -156,7 +161,63 @@ class InverterReading:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class InverterSummaryPage:
+    """One page of ``inverters_summary_by_envoy_or_site``: a list, one element per gateway.
+
+    ``micros`` counts every entry listed (usable or not), which is what paging goes by;
+    ``problems`` says why each unusable entry was skipped.
+    """
+
+    readings: list[InverterReading]
+    micros: int
+    gateways: set[str]
+    problems: list[str]
+
+    @classmethod
+    def from_inverters_summary(cls, body: Any) -> InverterSummaryPage:
+        if isinstance(body, Mapping) and "micro_inverters" in body:
+            body = [body]
+        if not isinstance(body, list):
+            raise BadResponseError(
+                "the inverter summary is not a list of gateways "
+                f"(got {type(body).__name__}); the API may have changed"
+            )
+        page = cls(readings=[], micros=0, gateways=set(), problems=[])
+        micros = 0
+        for element in body:
+            gateway, entries = _gateway_entries(element)
+            micros += len(entries)
+            for micro in entries:
+                page._add(micro, gateway)
+        if micros and len(page.problems) == micros:
+            raise BadResponseError(
+                f"no usable micro-inverter in the inverter summary ({page.problems[0]})"
+            )
+        return cls(page.readings, micros, page.gateways, page.problems)
+
+    def _add(self, micro: Any, gateway: str | None) -> None:
+        try:
+            reading = InverterReading.from_summary_micro(micro, gateway)
+        except BadResponseError as exc:
+            self.problems.append(str(exc))
+            return
+        if reading.envoy_serial:
+            self.gateways.add(reading.envoy_serial)
+        self.readings.append(reading)
+
+
+def _gateway_entries(element: Any) -> tuple[str | None, list[Any]]:
+    """One gateway of the inverter summary: its serial and its ``micro_inverters``."""
+    if not isinstance(element, Mapping):
+        raise BadResponseError("an inverter summary element is not a JSON object")
+    micros = element.get("micro_inverters") or []
+    if not isinstance(micros, list):
+        raise BadResponseError("micro_inverters is not a list in the inverter summary")
+    return optional_str(element.get("envoy_serial_number")), micros
+
+
+@dataclass(frozen=True, slots=True)
 class SystemInfo:
     """What the tool needs to know about a system; ``timezone`` decides which day is which."""
 
@@ -166,7 +227,8 @@ class SystemInfo:
     status: str | None
 
     @classmethod
-    def from_api(cls, body: Any) -> SystemInfo:
+    def from_system(cls, body: Any) -> SystemInfo:
+        """``GET /api/v4/systems/{id}``, or one element of the systems list (same shape)."""
         if not isinstance(body, Mapping) or body.get("system_id") is None:
             raise BadResponseError("a system entry lacks system_id")
         return cls(
@@ -175,3 +237,83 @@ class SystemInfo:
             timezone=optional_str(body.get("timezone")),
             status=optional_str(body.get("status")),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SystemsPage:
+    """One page of ``GET /api/v4/systems``; ``total`` is the answer's own count, if given."""
+
+    systems: list[SystemInfo]
+    total: int | None
+
+    @classmethod
+    def from_systems(cls, body: Any) -> SystemsPage:
+        systems = body.get("systems") if isinstance(body, Mapping) else None
+        if not isinstance(systems, list):
+            raise BadResponseError("the systems list lacks 'systems'")
+        total = as_number(body.get("total"))
+        return cls(
+            systems=[SystemInfo.from_system(item) for item in systems],
+            total=None if total is None else int(total),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyLifetime:
+    """``energy_lifetime``: the system's production per day (Wh), clipped to what was asked."""
+
+    days: dict[date, int]
+
+    @classmethod
+    def from_energy_lifetime(cls, body: Any, start: date, end: date) -> EnergyLifetime:
+        production = body.get("production") if isinstance(body, Mapping) else None
+        if not isinstance(production, list):
+            raise BadResponseError("energy_lifetime lacks the 'production' list")
+        first = start
+        if isinstance(body.get("start_date"), str):
+            try:
+                first = date.fromisoformat(body["start_date"])
+            except ValueError:
+                raise BadResponseError("energy_lifetime has an unreadable start_date") from None
+        days: dict[date, int] = {}
+        for offset, value in enumerate(production):
+            day = first + timedelta(days=offset)
+            number = as_number(value)
+            if number is not None and start <= day <= end:
+                days[day] = round(number)
+        return cls(days)
+
+
+def interval_day(end_at: datetime, zone: tzinfo) -> date:
+    """The local day a telemetry interval belongs to: the one in which it ends, an
+    interval ending at midnight belonging to the day before."""
+    return (end_at - timedelta(seconds=1)).astimezone(zone).date()
+
+
+@dataclass(frozen=True, slots=True)
+class MicroTelemetry:
+    """A micro's ``telemetry`` answer summed per local day (Wh)."""
+
+    days: dict[date, int]
+
+    @classmethod
+    def from_telemetry(cls, body: Any, zone: tzinfo) -> MicroTelemetry:
+        intervals = body.get("intervals") if isinstance(body, Mapping) else None
+        if not isinstance(intervals, list):
+            raise BadResponseError("the micro telemetry lacks the 'intervals' list")
+        days: dict[date, int] = {}
+        for interval in intervals:
+            if not isinstance(interval, Mapping):
+                raise BadResponseError("a telemetry interval is not a JSON object")
+            end_at = as_datetime(interval.get("end_at"))
+            energy = as_number(interval.get("enwh"))
+            if end_at is None or energy is None:
+                continue
+            day = interval_day(end_at, zone)
+            days[day] = days.get(day, 0) + round(energy)
+        return cls(days)
+
+
+def rate_limit_reset(body: Any) -> datetime | None:
+    """A 429 answer's ``period_end`` (when the quota resets), if it has one."""
+    return as_datetime(body.get("period_end")) if isinstance(body, Mapping) else None
