@@ -136,26 +136,23 @@ def test_a_history_that_does_not_parse_is_named_and_left_untouched(tmp_path):
         load_history(broken)
 
 
-def test_an_original_json_dump_file_with_nan_and_big_ints_still_loads_and_saves(tmp_path):
-    from panel_tracker.history import load_history, save_history
+def test_a_nan_or_a_64_bit_overflow_in_the_history_is_named_and_the_file_kept(tmp_path):
+    """What the original script's json.dump can write (NaN, integers beyond 64 bits) is read,
+    then refused by name: such a value would make every later day impossible."""
+    from panel_tracker.history import load_history
 
     path = tmp_path / "inverter_daily_data-1.json"
-    original = {
-        "micro_inverters": {
-            "482000000001": {"2024-01-01": {"daily_energy": float("nan"), "lifetime_energy": 2**70}}
-        },
-    }
-    path.write_text(json.dumps(original))  # what the original script's json.dump writes
-    history = load_history(path)
-    entry = history.entry("482000000001", "2024-01-01")
-    assert entry is not None and entry["lifetime_energy"] == 2**70
-    save_history(path, history)
-    assert (
-        json.loads(path.read_text())["micro_inverters"]["482000000001"]["2024-01-01"][
-            "lifetime_energy"
-        ]
-        == 2**70
-    )
+    for bad, said in ((float("nan"), "got NaN"), (2**64, "daily_energy is not a whole number"), (-5, "out of range")):
+        day = {"daily_energy": bad, "lifetime_energy": 1000}
+        original = {"micro_inverters": {"482000000001": {"2024-01-01": day}}}
+        path.write_text(json.dumps(original))  # what the original script's json.dump writes
+        before = path.read_bytes()
+        with pytest.raises(DataFileError) as caught:
+            load_history(path)
+        assert str(path) in str(caught.value)
+        assert "serial 482000000001, day '2024-01-01'" in str(caught.value)
+        assert said in str(caught.value)
+        assert path.read_bytes() == before
 
 
 def test_a_history_read_with_orjson_keeps_its_shape_checks(tmp_path):
