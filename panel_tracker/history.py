@@ -118,7 +118,7 @@ def load_history(path: Path, *, not_after: date | None = None) -> History:
         )
     if not_after is None:
         not_after = (datetime.now(timezone.utc) + LATEST_ZONE_AHEAD).date()
-    problem = validate_history(data[MICROS] if MICROS in data else {}, not_after=not_after)
+    problem = validate_history(data.get(MICROS, {}), not_after=not_after)
     if problem is not None:
         raise DataFileError(f"history file {path}: {problem}", hint=_RESTORE_HINT)
     return History(data)
@@ -142,17 +142,25 @@ def validate_history(micros: dict[str, Any], *, not_after: date) -> str | None:
     return None
 
 
-def _day_problem(day: str, entry: Any, latest: str) -> str | None:
-    if not _ISO_DAY.fullmatch(day):
-        return "not a date (YYYY-MM-DD)"
+def _is_iso_day(day: str) -> bool:
     try:
         date.fromisoformat(day)
     except ValueError:
+        return False
+    return bool(_ISO_DAY.fullmatch(day))
+
+
+def _day_problem(day: str, entry: Any, latest: str) -> str | None:
+    if not _is_iso_day(day):
         return "not a date (YYYY-MM-DD)"
     if day > latest:
         return f"a date in the future (after {latest})"
     if not isinstance(entry, dict):
         return f"not an object with daily_energy and lifetime_energy (got {_kind(entry)})"
+    return _energy_problem(entry)
+
+
+def _energy_problem(entry: dict[str, Any]) -> str | None:
     for key, ceiling in ENERGY_FIELDS.items():
         if key not in entry:
             return f"no {key}"

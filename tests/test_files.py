@@ -142,7 +142,11 @@ def test_a_nan_or_a_64_bit_overflow_in_the_history_is_named_and_the_file_kept(tm
     from panel_tracker.history import load_history
 
     path = tmp_path / "inverter_daily_data-1.json"
-    for bad, said in ((float("nan"), "got NaN"), (2**64, "daily_energy is not a whole number"), (-5, "out of range")):
+    for bad, said in (
+        (float("nan"), "got NaN"),
+        (2**64, "daily_energy is not a whole number"),
+        (-5, "out of range"),
+    ):
         day = {"daily_energy": bad, "lifetime_energy": 1000}
         original = {"micro_inverters": {"482000000001": {"2024-01-01": day}}}
         path.write_text(json.dumps(original))  # what the original script's json.dump writes

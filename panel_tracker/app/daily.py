@@ -22,6 +22,7 @@ from ..energy import DailyEnergyUpdate, Reading, UpdateResult
 from ..enlighten.gaps import GapSource, fetch_gap_data
 from ..enlighten.jwt import REFRESH_WARNING, jwt_expiry, relative, when
 from ..errors import ConfigError, PanelTrackerError
+from ..health.thresholds import panel_watts_from_config
 from ..history import History, load_history, save_history
 from ..settings import Config
 from ..sheets.push import push_history, sheets_configured
@@ -174,7 +175,7 @@ def update_history(
             f"Enlighten returned no micro-inverters for system {config.system_id}; "
             "check system_id in the config"
         )
-    update = DailyEnergyUpdate(history, readings, tz)
+    update = DailyEnergyUpdate(history, readings, tz, panel_watts=panel_watts_from_config(config))
     gap_data = fetch_gap_data(source, history, update.gaps(), tz=tz, today=update.local_day() or "")
     run.notes.extend(gap_data.notes)
     run.warnings.extend(gap_data.warnings)
