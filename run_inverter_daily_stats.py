@@ -93,15 +93,20 @@ def _sheets_client(config: Config) -> SheetsClient:
     return client
 
 
+def _enlighten_client(config: Config) -> EnlightenClient:
+    # Built under the lock, with the tokens read there (a run that waited gets the new pair).
+    client = EnlightenClient.from_config(config)
+    register_secrets(client.secrets)  # tokens issued during this run, too
+    return client
+
+
 def run_one_system(config_path: Path, args: argparse.Namespace) -> int:
     config = load_config(config_path)
     register_secrets(config.secrets)
     register_secrets(lambda: alert_secrets(config))
     try:
-        client = EnlightenClient.from_config(config)
-        register_secrets(client.secrets)  # tokens issued during this run, too
         run = run_daily_job(
-            config, client, push_sheet=not args.no_sheet, sheets_client=_sheets_client
+            config, _enlighten_client, push_sheet=not args.no_sheet, sheets_client=_sheets_client
         )
     except PanelTrackerError as exc:
         # The dead-man's switch hears about a failed night too, not only about silence.
