@@ -22,6 +22,14 @@ Rules (design.md, "Turning lifetime readings into days"):
   the level it fell from (``fell_from``). When the next reading is back at that level or
   above, the drop was a one-night glitch: the glitch day and the days up to the new reading
   are split from the level before it, as a gap, and no energy is lost or counted twice.
+* Partial days: a reading whose day is not over yet where the system is, or whose last
+  report is more than ``PARTIAL_MARGIN`` (2 hours) before the panel's usual end of
+  production (the median local time of its last reports on its ``USUAL_END_DAYS`` (14)
+  latest complete days, else the whole system's; at least ``USUAL_END_MIN_SAMPLES`` needed),
+  as a cellular gateway's 6-hourly upload leaves it, makes that day ``provisional``. The next
+  reading of a later day re-splits the provisional day and the days up to it exactly, as a
+  gap (by the system's daily production), never giving the provisional day less than it
+  had already made; they are then ``estimated``.
 
 Usage is two-phase so the caller can fetch the system production for all gaps in one call::
 
@@ -35,8 +43,10 @@ with that micro-inverter's own daily telemetry instead of an estimate.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import math
+import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -57,6 +67,10 @@ CLOCK_SKEW = timedelta(hours=1)
 DEFAULT_PANEL_WATTS = 500
 # No micro-inverter's lifetime counter gets here (500 W, day and night, for 200 years).
 MAX_READING_WH = 10**9
+# A last report this much before the panel's usual last report of the day: a partial day.
+PARTIAL_MARGIN = timedelta(hours=2)
+USUAL_END_DAYS = 14
+USUAL_END_MIN_SAMPLES = 3
 PanelWatts: TypeAlias = int | Mapping[str, int] | None
 
 
@@ -85,6 +99,19 @@ class UpdateResult:
     warnings: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
     glitches: list[str] = field(default_factory=list)
+    provisional: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def note_provisional(self) -> None:
+        """One summary line per provisional day: which day, how many panels."""
+        by_day: dict[str, int] = {}
+        for day in self.provisional.values():
+            by_day[day] = by_day.get(day, 0) + 1
+        for day, panels in sorted(by_day.items()):
+            self.notes.append(
+                f"provisional: {day} for {panels} panel(s) (their last report came before "
+                "the usual end of production); the next run re-splits it with its next day"
+            )
 
 
 def split_exactly(total: int, weights: Sequence[float]) -> list[int]:
@@ -144,6 +171,20 @@ def _whole_wh(value: Any) -> int | None:
     return None
 
 
+def _minute_of_day(epoch: int, tz: ZoneInfo) -> float:
+    local = datetime.fromtimestamp(epoch, tz)
+    return local.hour * 60 + local.minute + local.second / 60
+
+
+def _base_day(days: Mapping[str, DayEntry], latest: str, lifetime_wh: int) -> str:
+    """The day a reading of a later day counts from: ``latest``, or the day before it when
+    ``latest`` is provisional or a glitch that this reading undoes."""
+    before = None
+    if days[latest].get("provisional"):
+        before = max((d for d in days if d < latest), default=None)
+    return _glitch_base(days, latest, lifetime_wh) or before or latest
+
+
 def _glitch_base(days: Mapping[str, DayEntry], latest: str, lifetime_wh: int) -> str | None:
     """The day before ``latest`` when ``latest`` recorded a fall of the counter and the new
     lifetime is back at (or above) the level it fell from: the drop was a glitch."""
@@ -185,7 +226,9 @@ class DailyEnergyUpdate:
         self.tz = tz
         self.panel_watts = panel_watts
         self._rejected: list[tuple[str, str]] = []
-        latest_allowed = (now or datetime.now(timezone.utc)) + CLOCK_SKEW
+        self._now = now or datetime.now(timezone.utc)
+        self._system_usual_end: list[float | None] = []  # computed once, when needed
+        latest_allowed = self._now + CLOCK_SKEW
         self._pending: list[_Pending] = []
         for reading in readings:
             pending, problem = self._screen(reading, latest_allowed)
@@ -270,7 +313,7 @@ class DailyEnergyUpdate:
         latest = max(days)
         if latest >= _iso(reading.day):
             return None
-        return date.fromisoformat(_glitch_base(days, latest, reading.lifetime_wh) or latest)
+        return date.fromisoformat(_base_day(days, latest, reading.lifetime_wh))
 
     def apply(
         self,
@@ -287,7 +330,50 @@ class DailyEnergyUpdate:
         for pending in self._pending:
             weights = (exact or {}).get(pending.serial)
             self._apply_one(pending, production, weights, result)
+            self._mark_if_partial(pending, result)
+        result.note_provisional()
         return result
+
+    # --- partial days -------------------------------------------------------------------
+    def _mark_if_partial(self, reading: _Pending, result: UpdateResult) -> None:
+        entry = self.history.days_of(reading.serial).get(_iso(reading.day))
+        if entry is None or entry.get("last_report") != reading.epoch:
+            return  # this reading changed nothing (older, or the same again)
+        if entry.get("daily_energy") is None or not self._is_partial(reading):
+            entry.pop("provisional", None)
+            return
+        entry["provisional"] = True
+        result.provisional[reading.serial] = _iso(reading.day)
+
+    def _is_partial(self, reading: _Pending) -> bool:
+        local_now = self._now.astimezone(self.tz)
+        if reading.day >= local_now.date():
+            return True  # the day is not over where the system is
+        usual = self._usual_end(reading.serial)
+        if usual is None:
+            return False
+        return _minute_of_day(reading.epoch, self.tz) < usual - PARTIAL_MARGIN.seconds / 60
+
+    def _usual_end(self, serial: str) -> float | None:
+        own = self._last_report_minutes(serial)
+        if len(own) >= USUAL_END_MIN_SAMPLES:
+            return statistics.median(own)
+        if not self._system_usual_end:
+            every = [m for s in self.history.micros for m in self._last_report_minutes(s)]
+            enough = len(every) >= USUAL_END_MIN_SAMPLES
+            self._system_usual_end.append(statistics.median(every) if enough else None)
+        return self._system_usual_end[0]
+
+    def _last_report_minutes(self, serial: str) -> list[float]:
+        """Local minute of day of the serial's last reports on its latest complete days."""
+        days = self.history.days_of(serial)
+        minutes: list[float] = []
+        for day in heapq.nlargest(USUAL_END_DAYS + 1, days):
+            entry = days[day]
+            epoch = entry.get("last_report")
+            if isinstance(epoch, int) and not entry.get("provisional"):
+                minutes.append(_minute_of_day(epoch, self.tz))
+        return minutes[:USUAL_END_DAYS]
 
     # --- one reading ------------------------------------------------------------------
     def _apply_one(
@@ -315,23 +401,29 @@ class DailyEnergyUpdate:
         if iso_day < latest:
             # Older than what we hold (a micro that stopped reporting): nothing to learn.
             return
-        glitch_base = _glitch_base(days, latest, reading.lifetime_wh) if iso_day > latest else None
-        if glitch_base is not None:
-            del days[latest]
-            result.glitches.append(serial)
-            result.warnings.append(
-                f"serial {serial}: its lifetime energy fell on {latest} and is back now: a "
-                f"one-night glitch, not a reset; {latest}..{iso_day} are split from its "
-                f"reading of {glitch_base}"
-            )
+        base = _base_day(days, latest, reading.lifetime_wh) if iso_day > latest else latest
+        if base != latest:
+            # The latest day is redone with this reading: a glitch, or a provisional day.
+            undone = days.pop(latest)
+            floor = 0
+            if undone.get("fell_from") is not None:
+                result.glitches.append(serial)
+                result.warnings.append(
+                    f"serial {serial}: its lifetime energy fell on {latest} and is back now: "
+                    f"a one-night glitch, not a reset; {latest}..{iso_day} are split from its "
+                    f"reading of {base}"
+                )
+            else:
+                floor = int(undone.get("daily_energy") or 0)
             self._settle_gap(
                 serial=serial,
                 days=days,
-                previous_day=date.fromisoformat(glitch_base),
+                previous_day=date.fromisoformat(base),
                 reading=reading,
                 production=production,
                 own_days=own_days,
                 result=result,
+                first_at_least=floor,
             )
             return
         if iso_day == latest:
@@ -426,6 +518,7 @@ class DailyEnergyUpdate:
         production: Mapping[date, int] | None,
         own_days: Mapping[date, int] | None,
         result: UpdateResult,
+        first_at_least: int = 0,
     ) -> None:
         before = int(days[_iso(previous_day)]["lifetime_energy"])
         span = _days_between(previous_day + timedelta(days=1), reading.day)
@@ -454,6 +547,9 @@ class DailyEnergyUpdate:
             else gap_weights(span, production)
         )
         parts = split_exactly(delta, weights)
+        if len(parts) > 1 and parts[0] < first_at_least <= delta:
+            # a provisional day already had this much: the split gives it no less
+            parts = [first_at_least, *split_exactly(delta - first_at_least, weights[1:])]
         running = before
         for day, part in zip(span, parts, strict=True):
             running += part

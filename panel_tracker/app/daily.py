@@ -126,6 +126,7 @@ def _account(history: History, run: DailyRun, update: UpdateResult) -> None:
         else:
             run.warnings.append(f"serial {serial} has not reported since {last}")
     run.warnings.extend(update.warnings)
+    run.notes.extend(update.notes)
     if len(update.new_serials) > 3:
         run.notes.append(
             f"{len(update.new_serials)} new serials: their histories start today "
@@ -184,14 +185,17 @@ def update_history(
             f"Enlighten returned no micro-inverters for system {config.system_id}; "
             "check system_id in the config"
         )
-    update = DailyEnergyUpdate(history, readings, tz, panel_watts=panel_watts_from_config(config))
+    now = now or datetime.now(timezone.utc)
+    update = DailyEnergyUpdate(
+        history, readings, tz, now=now, panel_watts=panel_watts_from_config(config)
+    )
     gap_data = fetch_gap_data(source, history, update.gaps(), tz=tz, today=update.local_day() or "")
     run.notes.extend(gap_data.notes)
     run.warnings.extend(gap_data.warnings)
     result = update.apply(gap_data.production, gap_data.exact)
     run.health = judge_panels(config, history)
     run.warnings.extend(run.health.warnings)
-    _warn_if_refresh_token_expires_soon(config, history, run, now or datetime.now(timezone.utc))
+    _warn_if_refresh_token_expires_soon(config, history, run, now)
     save_history(config.history_path, history)
     run.day = result.day
     _account(history, run, result)
