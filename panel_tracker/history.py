@@ -3,7 +3,9 @@
 ``{"micro_inverters": {serial: {"YYYY-MM-DD": {"daily_energy": Wh|null,
 "lifetime_energy": Wh, ...}}}}``. Fields beyond those two are additive:
 ``estimated`` (true when a gap's energy was apportioned), ``last_report`` (epoch seconds
-of the reading), ``note`` (why a day is unknown). Other top-level sections (``system``,
+of the reading), ``note`` (why a day is unknown), ``fell_from`` (the level the counter fell
+from on an unknown day, to tell a glitch from a reset), ``provisional`` (true when the
+reading came before the panel's usual end of production; the next reading re-splits it). Other top-level sections (``system``,
 ``health``, ...) are the tool's own bookkeeping; the original script ignores them.
 
 The raw dict is kept as the in-memory form on purpose: a 100-panel, 10-year history is
@@ -35,6 +37,8 @@ DayEntry = dict[str, Any]
 MAX_LIFETIME_WH = 2**53 - 1
 MAX_DAILY_WH = 1_000_000
 ENERGY_FIELDS = {"daily_energy": MAX_DAILY_WH, "lifetime_energy": MAX_LIFETIME_WH}
+# The tool's own additive fields that hold numbers: epoch seconds, the level a counter fell from.
+OPTIONAL_INT_FIELDS = ("last_report", "fell_from")
 # The latest local date anywhere on Earth is UTC+14: no system's run can be after that day.
 LATEST_ZONE_AHEAD = timedelta(hours=14)
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -161,6 +165,12 @@ def _day_problem(day: str, entry: Any, latest: str) -> str | None:
 
 
 def _energy_problem(entry: dict[str, Any]) -> str | None:
+    for key in OPTIONAL_INT_FIELDS:
+        value = entry.get(key)
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 2**53
+        ):
+            return f"{key} is not a whole number (got {_kind(value)})"
     for key, ceiling in ENERGY_FIELDS.items():
         if key not in entry:
             return f"no {key}"
