@@ -6,7 +6,8 @@
 of the reading), ``note`` (why a day is unknown), ``fell_from`` (the level the counter fell
 from on an unknown day, to tell a glitch from a reset), ``provisional`` (true when the
 reading came before the panel's usual end of production; the next reading re-splits it).
-Other top-level sections (``system``, ``health``, ...) are the tool's own bookkeeping; the original script ignores them.
+Other top-level sections (``system``, ``health``, ...) are the tool's own bookkeeping;
+the original script ignores them.
 
 The raw dict is kept as the in-memory form on purpose: a 100-panel, 10-year history is
 365,000 day entries, and wrapping each one in an object would cost more than the update.
