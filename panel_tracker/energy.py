@@ -180,7 +180,9 @@ def _base_day(days: Mapping[str, DayEntry], latest: str, lifetime_wh: int) -> st
     """The day a reading of a later day counts from: ``latest``, or the day before it when
     ``latest`` is provisional or a glitch that this reading undoes."""
     before = None
-    if days[latest].get("provisional"):
+    entry = days[latest]
+    if entry.get("provisional") and lifetime_wh >= int(entry["lifetime_energy"]):
+        # (a counter that fell since is a reset or a wrap: the day keeps what it had)
         before = max((d for d in days if d < latest), default=None)
     return _glitch_base(days, latest, lifetime_wh) or before or latest
 

@@ -140,3 +140,11 @@ def test_a_cellular_site_uploading_every_6_hours_keeps_the_days_exact(tmp_path, 
     saved = json.loads(load_config(path).history_path.read_text())
     serial = next(iter(saved["micro_inverters"]))
     assert saved["micro_inverters"][serial][day.isoformat()]["provisional"] is True
+
+
+def test_a_counter_that_falls_after_a_provisional_day_keeps_that_day():
+    history = History()
+    lifetime = usual_days(history)
+    apply(history, [FakeReading("A", lifetime + 1200, at(5, 13))], now=at(6, 4))
+    apply(history, [FakeReading("A", 40, at(6, 19))], now=at(7, 4))
+    assert history.daily("A", iso(5)) == 1200 and history.daily("A", iso(6)) is None
