@@ -331,30 +331,38 @@ class DailyEnergyUpdate:
             result.warnings.append(f"serial {serial}: reading rejected, not recorded: {problem}")
         for pending in self._pending:
             weights = (exact or {}).get(pending.serial)
+            partial = self._is_partial(pending)  # judged by the days before this reading
             self._apply_one(pending, production, weights, result)
-            self._mark_if_partial(pending, result)
+            self._mark(pending, partial, result)
         result.note_provisional()
         return result
 
     # --- partial days -------------------------------------------------------------------
-    def _mark_if_partial(self, reading: _Pending, result: UpdateResult) -> None:
+    def _mark(self, reading: _Pending, partial: bool, result: UpdateResult) -> None:
         entry = self.history.days_of(reading.serial).get(_iso(reading.day))
         if entry is None or entry.get("last_report") != reading.epoch:
             return  # this reading changed nothing (older, or the same again)
-        if entry.get("daily_energy") is None or not self._is_partial(reading):
+        if entry.get("daily_energy") is None or not partial:
             entry.pop("provisional", None)
             return
         entry["provisional"] = True
         result.provisional[reading.serial] = _iso(reading.day)
 
     def _is_partial(self, reading: _Pending) -> bool:
-        local_now = self._now.astimezone(self.tz)
-        if reading.day >= local_now.date():
+        if reading.day >= self._now.astimezone(self.tz).date():
             return True  # the day is not over where the system is
+        days = self.history.days_of(reading.serial)
+        if not days:
+            return False  # a new serial's first day is unknown anyway
+        minute = _minute_of_day(reading.epoch, self.tz)
+        margin = PARTIAL_MARGIN.total_seconds() / 60
+        latest = days[max(days)]
+        epoch = latest.get("last_report")
+        if isinstance(epoch, int) and not latest.get("provisional"):
+            if minute >= _minute_of_day(epoch, self.tz) - margin:
+                return False  # as late as its latest day's: the usual case, decided cheaply
         usual = self._usual_end(reading.serial)
-        if usual is None:
-            return False
-        return _minute_of_day(reading.epoch, self.tz) < usual - PARTIAL_MARGIN.seconds / 60
+        return usual is not None and minute < usual - margin
 
     def _usual_end(self, serial: str) -> float | None:
         own = self._last_report_minutes(serial)
