@@ -358,8 +358,8 @@ class DailyEnergyUpdate:
         margin = PARTIAL_MARGIN.total_seconds() / 60
         latest = days[max(days)]
         epoch = latest.get("last_report")
-        usual_case = isinstance(epoch, int) and not latest.get("provisional")
-        if usual_case and minute >= _minute_of_day(int(epoch), self.tz) - margin:
+        settled = isinstance(epoch, int) and not latest.get("provisional")
+        if settled and minute >= _minute_of_day(int(epoch or 0), self.tz) - margin:
             return False  # as late as its latest day's: the usual case, decided cheaply
         usual = self._usual_end(reading.serial)
         return usual is not None and minute < usual - margin
