@@ -27,6 +27,7 @@ from panel_tracker.cli import (
     say,
     setup_logging,
 )
+from panel_tracker.enlighten.client import EnlightenClient
 from panel_tracker.errors import PanelTrackerError
 from panel_tracker.notify import alert_secrets, ping_healthcheck
 from panel_tracker.settings import Config, default_config_path, expand_config_paths, load_config
@@ -91,15 +92,20 @@ def _sheets_client(config: Config) -> SheetsClient:
     return client
 
 
+def _enlighten_client(config: Config) -> EnlightenClient:
+    # Built under the lock, with the tokens read there (a run that waited gets the new pair).
+    client = enlighten_client(config)
+    register_secrets(client.secrets)  # tokens issued during this run, too
+    return client
+
+
 def run_one_system(config_path: Path, args: argparse.Namespace) -> int:
     config = load_config(config_path)
     register_secrets(config.secrets)
     register_secrets(lambda: alert_secrets(config))
     try:
-        client = enlighten_client(config)
-        register_secrets(client.secrets)  # tokens issued during this run, too
         run = run_daily_job(
-            config, client, push_sheet=not args.no_sheet, sheets_client=_sheets_client
+            config, _enlighten_client, push_sheet=not args.no_sheet, sheets_client=_sheets_client
         )
     except PanelTrackerError as exc:
         # The dead-man's switch hears about a failed night too, not only about silence.

@@ -11,6 +11,25 @@ Rules (design.md, "Turning lifetime readings into days"):
 * A drop of the lifetime counter by the 32-bit joule wrap is corrected; any other drop is a
   reset: that day is unknown (null) and a warning names the serial. Never a negative day.
 * A new serial starts its own history with an unknown first day.
+* Plausibility at the door (``screen``): a reading is rejected, with a warning naming the
+  serial, and never recorded when its last report is more than ``CLOCK_SKEW`` (1 hour)
+  ahead of the clock, its energy is not a finite whole number in 0..``MAX_READING_WH``, or
+  it implies more energy since the serial's last recorded day than the micro can make:
+  its ``panel_watts`` (else ``DEFAULT_PANEL_WATTS``, 500 W) for 24 hours a day, which is
+  about twice what the sunniest day gives. The next good reading takes the rejected one's
+  place, so its energy lands in the days it belongs to (a gap, split as gaps are).
+* A drop that comes back: a fall of the counter is recorded as an unknown day that keeps
+  the level it fell from (``fell_from``). When the next reading is back at that level or
+  above, the drop was a one-night glitch: the glitch day and the days up to the new reading
+  are split from the level before it, as a gap, and no energy is lost or counted twice.
+* Partial days: a reading whose day is not over yet where the system is, or whose last
+  report is more than ``PARTIAL_MARGIN`` (2 hours) before the panel's usual end of
+  production (the median local time of its last reports on its ``USUAL_END_DAYS`` (14)
+  latest complete days, else the whole system's; at least ``USUAL_END_MIN_SAMPLES`` needed),
+  as a cellular gateway's 6-hourly upload leaves it, makes that day ``provisional``. The next
+  reading of a later day re-splits the provisional day and the days up to it exactly, as a
+  gap (by the system's daily production), never giving the provisional day less than it
+  had already made; they are then ``estimated``.
 
 Usage is two-phase so the caller can fetch the system production for all gaps in one call::
 
@@ -24,11 +43,14 @@ with that micro-inverter's own daily telemetry instead of an estimate.
 
 from __future__ import annotations
 
+import heapq
 import logging
+import math
+import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Protocol
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Protocol, TypeAlias
 from zoneinfo import ZoneInfo
 
 from .history import DayEntry, History
@@ -39,6 +61,17 @@ logger = logging.getLogger(__name__)
 WRAP_WH = round(2**32 / 3600)
 # No micro-inverter makes this much in a day; a larger "wrapped" delta is a reset.
 MAX_PLAUSIBLE_WH_PER_DAY = 10_000
+# A reading dated later than the clock by more than this is from the future: rejected.
+CLOCK_SKEW = timedelta(hours=1)
+# The rating assumed when the config has no ``panel_watts``: larger than any common module.
+DEFAULT_PANEL_WATTS = 500
+# No micro-inverter's lifetime counter gets here (500 W, day and night, for 200 years).
+MAX_READING_WH = 10**9
+# A last report this much before the panel's usual last report of the day: a partial day.
+PARTIAL_MARGIN = timedelta(hours=2)
+USUAL_END_DAYS = 14
+USUAL_END_MIN_SAMPLES = 3
+PanelWatts: TypeAlias = int | Mapping[str, int] | None
 
 
 class Reading(Protocol):
@@ -64,6 +97,21 @@ class UpdateResult:
     estimated_days: dict[str, list[str]] = field(default_factory=dict)
     exact_days: dict[str, list[str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    glitches: list[str] = field(default_factory=list)
+    provisional: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def note_provisional(self) -> None:
+        """One summary line per provisional day: which day, how many panels."""
+        by_day: dict[str, int] = {}
+        for day in self.provisional.values():
+            by_day[day] = by_day.get(day, 0) + 1
+        for day, panels in sorted(by_day.items()):
+            self.notes.append(
+                f"provisional: {day} for {panels} panel(s) (their last report came before "
+                "the usual end of production); the next run re-splits it with its next day"
+            )
 
 
 def split_exactly(total: int, weights: Sequence[float]) -> list[int]:
@@ -112,6 +160,42 @@ def covering_span(spans: Iterable[tuple[date, date]]) -> tuple[date, date] | Non
     return min(first for first, _ in spans), max(last for _, last in spans)
 
 
+def _whole_wh(value: Any) -> int | None:
+    """A reading's energy as whole Wh; None for NaN, infinity, or something not a number."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return round(value)
+    return None
+
+
+def _minute_of_day(epoch: int, tz: ZoneInfo) -> float:
+    local = datetime.fromtimestamp(epoch, tz)
+    return local.hour * 60 + local.minute + local.second / 60
+
+
+def _base_day(days: Mapping[str, DayEntry], latest: str, lifetime_wh: int) -> str:
+    """The day a reading of a later day counts from: ``latest``, or the day before it when
+    ``latest`` is provisional or a glitch that this reading undoes."""
+    before = None
+    entry = days[latest]
+    if entry.get("provisional") and lifetime_wh >= int(entry["lifetime_energy"]):
+        # (a counter that fell since is a reset or a wrap: the day keeps what it had)
+        before = max((d for d in days if d < latest), default=None)
+    return _glitch_base(days, latest, lifetime_wh) or before or latest
+
+
+def _glitch_base(days: Mapping[str, DayEntry], latest: str, lifetime_wh: int) -> str | None:
+    """The day before ``latest`` when ``latest`` recorded a fall of the counter and the new
+    lifetime is back at (or above) the level it fell from: the drop was a glitch."""
+    fell_from = days[latest].get("fell_from")
+    if not isinstance(fell_from, int) or lifetime_wh < fell_from:
+        return None
+    return max((d for d in days if d < latest), default=None)
+
+
 def _iso(day: date) -> str:
     return day.isoformat()
 
@@ -131,18 +215,83 @@ class _Pending:
 class DailyEnergyUpdate:
     """One run's readings applied to a history (see the module docstring)."""
 
-    def __init__(self, history: History, readings: Iterable[Reading], tz: ZoneInfo) -> None:
+    def __init__(
+        self,
+        history: History,
+        readings: Iterable[Reading],
+        tz: ZoneInfo,
+        *,
+        now: datetime | None = None,
+        panel_watts: PanelWatts = None,
+    ) -> None:
         self.history = history
         self.tz = tz
-        self._pending = [
-            _Pending(
-                serial=r.serial,
-                lifetime_wh=int(r.lifetime_wh),
-                epoch=int(r.last_report.timestamp()),
-                day=r.last_report.astimezone(tz).date(),
+        self.panel_watts = panel_watts
+        self._rejected: list[tuple[str, str]] = []
+        self._now = now or datetime.now(timezone.utc)
+        self._system_usual_end: list[float | None] = []  # computed once, when needed
+        latest_allowed = self._now + CLOCK_SKEW
+        self._pending: list[_Pending] = []
+        for reading in readings:
+            pending, problem = self._screen(reading, latest_allowed)
+            if pending is not None:
+                self._pending.append(pending)
+            else:
+                self._rejected.append((reading.serial, problem))
+
+    # --- plausibility at the door -------------------------------------------------------
+    def _screen(self, reading: Reading, latest_allowed: datetime) -> tuple[_Pending | None, str]:
+        """The reading ready to apply, or None and why it is not believable."""
+        lifetime = _whole_wh(reading.lifetime_wh)
+        if lifetime is None:
+            return None, f"its energy {reading.lifetime_wh!r} is not a finite number of Wh"
+        if not 0 <= lifetime <= MAX_READING_WH:
+            return None, f"its lifetime energy {lifetime} Wh is impossible"
+        if reading.last_report > latest_allowed:
+            return None, (
+                f"its last report {reading.last_report.isoformat()} is in the future "
+                "(check the clock of this computer if every panel says so)"
             )
-            for r in readings
-        ]
+        pending = _Pending(
+            serial=reading.serial,
+            lifetime_wh=lifetime,
+            epoch=int(reading.last_report.timestamp()),
+            day=reading.last_report.astimezone(self.tz).date(),
+        )
+        too_much = self._too_much(pending)
+        return (None, too_much) if too_much else (pending, "")
+
+    def _too_much(self, reading: _Pending) -> str | None:
+        """Why the energy since the serial's base day is more than it can make, or None."""
+        days = self.history.days_of(reading.serial)
+        iso_day = _iso(reading.day)
+        base = max((d for d in days if d < iso_day), default=None)
+        if base is None:
+            return None
+        entry = days[base]
+        before = int(entry["lifetime_energy"])
+        fell_from = entry.get("fell_from")
+        if isinstance(fell_from, int) and reading.lifetime_wh >= fell_from:
+            # back from a drop: it is measured from the level it fell from
+            base = max((d for d in days if d < base), default=base)
+            before = fell_from
+        delta = reading.lifetime_wh - before
+        elapsed = max((reading.day - date.fromisoformat(base)).days, 1)
+        limit = self._watts(reading.serial) * 24 * elapsed
+        if delta <= limit:
+            return None
+        return (
+            f"its lifetime {reading.lifetime_wh} Wh is {delta} Wh above its reading of {base}, "
+            f"more than a {self._watts(reading.serial)} W micro-inverter can make in "
+            f"{elapsed} day(s) ({limit} Wh; set panel_watts in the config if yours are larger)"
+        )
+
+    def _watts(self, serial: str) -> int:
+        if isinstance(self.panel_watts, int):
+            return self.panel_watts
+        if self.panel_watts is not None and serial in self.panel_watts:
+            return int(self.panel_watts[serial])
+        return DEFAULT_PANEL_WATTS
 
     def local_day(self) -> str | None:
         """The latest local day any reading belongs to: the day this run reports on."""
@@ -152,18 +301,21 @@ class DailyEnergyUpdate:
         """Per serial, the first and last day of the gap this update will have to fill."""
         found: dict[str, tuple[date, date]] = {}
         for pending in self._pending:
-            previous = self._previous_day(pending.serial, pending.day)
+            previous = self._previous_day(pending)
             if previous is not None and (pending.day - previous).days > 1:
                 found[pending.serial] = (previous + timedelta(days=1), pending.day)
         return found
 
-    def _previous_day(self, serial: str, day: date) -> date | None:
-        """The serial's latest recorded day when ``day`` comes after it, else None."""
-        days = self.history.days_of(serial)
+    def _previous_day(self, reading: _Pending) -> date | None:
+        """The day the reading's energy counts from, when the reading comes after the
+        serial's latest day: that day, or the day before a glitch the reading undoes."""
+        days = self.history.days_of(reading.serial)
         if not days:
             return None
         latest = max(days)
-        return date.fromisoformat(latest) if latest < _iso(day) else None
+        if latest >= _iso(reading.day):
+            return None
+        return date.fromisoformat(_base_day(days, latest, reading.lifetime_wh))
 
     def apply(
         self,
@@ -174,10 +326,64 @@ class DailyEnergyUpdate:
         ``exact`` (paid plans' per-micro telemetry: serial -> {day: Wh}) fills a serial's
         gap with its own days, which are then not estimates when they add up exactly."""
         result = UpdateResult(day=self.local_day())
+        for serial, problem in self._rejected:
+            result.rejected.append(serial)
+            result.warnings.append(f"serial {serial}: reading rejected, not recorded: {problem}")
         for pending in self._pending:
             weights = (exact or {}).get(pending.serial)
+            partial = self._is_partial(pending)  # judged by the days before this reading
             self._apply_one(pending, production, weights, result)
+            self._mark(pending, partial, result)
+        result.note_provisional()
         return result
+
+    # --- partial days -------------------------------------------------------------------
+    def _mark(self, reading: _Pending, partial: bool, result: UpdateResult) -> None:
+        entry = self.history.days_of(reading.serial).get(_iso(reading.day))
+        if entry is None or entry.get("last_report") != reading.epoch:
+            return  # this reading changed nothing (older, or the same again)
+        if entry.get("daily_energy") is None or not partial:
+            entry.pop("provisional", None)
+            return
+        entry["provisional"] = True
+        result.provisional[reading.serial] = _iso(reading.day)
+
+    def _is_partial(self, reading: _Pending) -> bool:
+        if reading.day >= self._now.astimezone(self.tz).date():
+            return True  # the day is not over where the system is
+        days = self.history.days_of(reading.serial)
+        if not days:
+            return False  # a new serial's first day is unknown anyway
+        minute = _minute_of_day(reading.epoch, self.tz)
+        margin = PARTIAL_MARGIN.total_seconds() / 60
+        latest = days[max(days)]
+        epoch = latest.get("last_report")
+        settled = isinstance(epoch, int) and not latest.get("provisional")
+        if settled and minute >= _minute_of_day(int(epoch or 0), self.tz) - margin:
+            return False  # as late as its latest day's: the usual case, decided cheaply
+        usual = self._usual_end(reading.serial)
+        return usual is not None and minute < usual - margin
+
+    def _usual_end(self, serial: str) -> float | None:
+        own = self._last_report_minutes(serial)
+        if len(own) >= USUAL_END_MIN_SAMPLES:
+            return statistics.median(own)
+        if not self._system_usual_end:
+            every = [m for s in self.history.micros for m in self._last_report_minutes(s)]
+            enough = len(every) >= USUAL_END_MIN_SAMPLES
+            self._system_usual_end.append(statistics.median(every) if enough else None)
+        return self._system_usual_end[0]
+
+    def _last_report_minutes(self, serial: str) -> list[float]:
+        """Local minute of day of the serial's last reports on its latest complete days."""
+        days = self.history.days_of(serial)
+        minutes: list[float] = []
+        for day in heapq.nlargest(USUAL_END_DAYS + 1, days):
+            entry = days[day]
+            epoch = entry.get("last_report")
+            if isinstance(epoch, int) and not entry.get("provisional"):
+                minutes.append(_minute_of_day(epoch, self.tz))
+        return minutes[:USUAL_END_DAYS]
 
     # --- one reading ------------------------------------------------------------------
     def _apply_one(
@@ -204,6 +410,31 @@ class DailyEnergyUpdate:
         latest = max(days)
         if iso_day < latest:
             # Older than what we hold (a micro that stopped reporting): nothing to learn.
+            return
+        base = _base_day(days, latest, reading.lifetime_wh) if iso_day > latest else latest
+        if base != latest:
+            # The latest day is redone with this reading: a glitch, or a provisional day.
+            undone = days.pop(latest)
+            floor = 0
+            if undone.get("fell_from") is not None:
+                result.glitches.append(serial)
+                result.warnings.append(
+                    f"serial {serial}: its lifetime energy fell on {latest} and is back now: "
+                    f"a one-night glitch, not a reset; {latest}..{iso_day} are split from its "
+                    f"reading of {base}"
+                )
+            else:
+                floor = int(undone.get("daily_energy") or 0)
+            self._settle_gap(
+                serial=serial,
+                days=days,
+                previous_day=date.fromisoformat(base),
+                reading=reading,
+                production=production,
+                own_days=own_days,
+                result=result,
+                first_at_least=floor,
+            )
             return
         if iso_day == latest:
             if not self._is_newer(days[iso_day], reading):
@@ -284,6 +515,7 @@ class DailyEnergyUpdate:
             entry["estimated"] = True
         if delta is None:
             entry["note"] = "lifetime counter fell: unknown"
+            entry["fell_from"] = before
         result.changed_days.add(iso_day)
 
     def _settle_gap(
@@ -296,6 +528,7 @@ class DailyEnergyUpdate:
         production: Mapping[date, int] | None,
         own_days: Mapping[date, int] | None,
         result: UpdateResult,
+        first_at_least: int = 0,
     ) -> None:
         before = int(days[_iso(previous_day)]["lifetime_energy"])
         span = _days_between(previous_day + timedelta(days=1), reading.day)
@@ -308,6 +541,7 @@ class DailyEnergyUpdate:
                 "lifetime_energy": reading.lifetime_wh,
                 "last_report": reading.epoch,
                 "note": "lifetime counter fell: unknown",
+                "fell_from": before,
             }
             result.changed_days.add(iso_last)
             return
@@ -323,6 +557,9 @@ class DailyEnergyUpdate:
             else gap_weights(span, production)
         )
         parts = split_exactly(delta, weights)
+        if len(parts) > 1 and parts[0] < first_at_least <= delta:
+            # a provisional day already had this much: the split gives it no less
+            parts = [first_at_least, *split_exactly(delta - first_at_least, weights[1:])]
         running = before
         for day, part in zip(span, parts, strict=True):
             running += part

@@ -3,8 +3,11 @@
 ``{"micro_inverters": {serial: {"YYYY-MM-DD": {"daily_energy": Wh|null,
 "lifetime_energy": Wh, ...}}}}``. Fields beyond those two are additive:
 ``estimated`` (true when a gap's energy was apportioned), ``last_report`` (epoch seconds
-of the reading), ``note`` (why a day is unknown). Other top-level sections (``system``,
-``health``, ...) are the tool's own bookkeeping; the original script ignores them.
+of the reading), ``note`` (why a day is unknown), ``fell_from`` (the level the counter fell
+from on an unknown day, to tell a glitch from a reset), ``provisional`` (true when the
+reading came before the panel's usual end of production; the next reading re-splits it).
+Other top-level sections (``system``, ``health``, ...) are the tool's own bookkeeping;
+the original script ignores them.
 
 The raw dict is kept as the in-memory form on purpose: a 100-panel, 10-year history is
 365,000 day entries, and wrapping each one in an object would cost more than the update.
@@ -14,7 +17,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +32,18 @@ logger = logging.getLogger(__name__)
 
 MICROS = "micro_inverters"
 DayEntry = dict[str, Any]
+
+# What a stored energy may be: a whole number of Wh in these bounds (or null). A lifetime
+# beyond 2**53 is not exact in JSON readers; no micro-inverter makes a MWh in one day.
+MAX_LIFETIME_WH = 2**53 - 1
+MAX_DAILY_WH = 1_000_000
+ENERGY_FIELDS = {"daily_energy": MAX_DAILY_WH, "lifetime_energy": MAX_LIFETIME_WH}
+# The tool's own additive fields that hold numbers: epoch seconds, the level a counter fell from.
+OPTIONAL_INT_FIELDS = ("last_report", "fell_from")
+# The latest local date anywhere on Earth is UTC+14: no system's run can be after that day.
+LATEST_ZONE_AHEAD = timedelta(hours=14)
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_RESTORE_HINT = "the file was left untouched: fix that entry by hand or restore a backup"
 
 
 class History:
@@ -87,11 +104,13 @@ class History:
         return value
 
 
-def load_history(path: Path) -> History:
+def load_history(path: Path, *, not_after: date | None = None) -> History:
     """The history at ``path``, or an empty one if the file does not exist yet.
 
-    A file that exists but does not parse, or is not shaped like a history, raises
-    ``DataFileError`` and is left untouched.
+    A file that exists but does not parse, or holds an entry that is not a valid day (see
+    ``validate_history``), raises ``DataFileError`` naming the file, serial and day, and is
+    left untouched. ``not_after`` is the latest day allowed (default: today's date in the
+    zone furthest ahead of UTC, which no system's run day can pass).
     """
     path = Path(path)
     if not path.exists():
@@ -99,16 +118,81 @@ def load_history(path: Path) -> History:
     data = _parse(path)
     if not isinstance(data, dict) or not isinstance(data.get(MICROS, {}), dict):
         raise DataFileError(
-            f"history file {path} is not a history (no 'micro_inverters' object); "
-            "it was left untouched: restore it from a backup"
+            f"history file {path} is not a history (no 'micro_inverters' object)",
+            hint="it was left untouched: restore it from a backup",
         )
-    for serial, days in data.get(MICROS, {}).items():
-        if not isinstance(days, dict):
-            raise DataFileError(
-                f"history file {path}: serial {serial} is not a map of days; "
-                "it was left untouched: restore it from a backup"
-            )
+    if not_after is None:
+        not_after = (datetime.now(timezone.utc) + LATEST_ZONE_AHEAD).date()
+    problem = validate_history(data.get(MICROS, {}), not_after=not_after)
+    if problem is not None:
+        raise DataFileError(f"history file {path}: {problem}", hint=_RESTORE_HINT)
     return History(data)
+
+
+def validate_history(micros: dict[str, Any], *, not_after: date) -> str | None:
+    """The first bad entry of a history's ``micro_inverters``, said in words; None if all good.
+
+    A serial maps to an object whose keys are ISO dates no later than ``not_after``; each day
+    is an object whose ``lifetime_energy`` is a whole number of Wh in range and whose
+    ``daily_energy`` is one too, or null (unknown). Other fields are not checked.
+    """
+    latest = not_after.isoformat()
+    for serial, days in micros.items():
+        if not isinstance(days, dict):
+            return f"serial {serial} is not a map of days"
+        for day, entry in days.items():
+            problem = _day_problem(day, entry, latest)
+            if problem is not None:
+                return f"serial {serial}, day {day!r}: {problem}"
+    return None
+
+
+def _is_iso_day(day: str) -> bool:
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        return False
+    return bool(_ISO_DAY.fullmatch(day))
+
+
+def _day_problem(day: str, entry: Any, latest: str) -> str | None:
+    if not _is_iso_day(day):
+        return "not a date (YYYY-MM-DD)"
+    if day > latest:
+        return f"a date in the future (after {latest})"
+    if not isinstance(entry, dict):
+        return f"not an object with daily_energy and lifetime_energy (got {_kind(entry)})"
+    return _energy_problem(entry)
+
+
+def _energy_problem(entry: dict[str, Any]) -> str | None:
+    for key in OPTIONAL_INT_FIELDS:
+        value = entry.get(key)
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 2**53
+        ):
+            return f"{key} is not a whole number (got {_kind(value)})"
+    for key, ceiling in ENERGY_FIELDS.items():
+        if key not in entry:
+            return f"no {key}"
+        value = entry[key]
+        if value is None and key == "daily_energy":
+            continue
+        if not isinstance(value, int) or isinstance(value, bool):
+            return f"{key} is not a whole number of Wh (got {_kind(value)})"
+        if not 0 <= value <= ceiling:
+            return f"{key} {value} is out of range (0..{ceiling} Wh)"
+    return None
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, (bool, int, float)):
+        return json.dumps(value)
+    if isinstance(value, str):
+        return f"the text {value[:20]!r}"
+    return "a list" if isinstance(value, list) else "an object"
 
 
 def _parse(path: Path) -> Any:

@@ -2,7 +2,10 @@
 
 Every file the tool writes goes through ``atomic_write_*``: a temp file in the same folder,
 flushed, fsynced, renamed over the old one, then the folder fsynced. An interrupted run
-therefore leaves either the old or the new file, never a half-written one.
+therefore leaves either the old or the new file, never a half-written one, plus perhaps its
+temp file: ``.<name>.<random>.panel-tracker.tmp``. The daily job removes those of the files
+it owns on start, under the lock (``clean_stale_temp_files``), and first looks in the config's
+for a token pair a killed run wrote but did not rename yet (``adoptable_save``).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import sys
 import tempfile
 import time
@@ -23,6 +27,10 @@ from .errors import DataFileError, LockHeldError
 logger = logging.getLogger(__name__)
 
 SECRET_FILE_MODE = 0o600
+# The end of every temp file name of an atomic save: recognisably the tool's own.
+TEMP_SUFFIX = ".panel-tracker.tmp"
+# mkstemp's random part: 8 characters of [a-z0-9_]; earlier versions ended in plain ".tmp".
+_RANDOM = r"[a-z0-9_]{8}"
 
 
 def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
@@ -31,7 +39,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> N
     path.parent.mkdir(parents=True, exist_ok=True)
     if mode is None and path.exists():
         mode = path.stat().st_mode & 0o777
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as tmp:
             tmp.write(data)
@@ -67,6 +75,92 @@ def atomic_write_json(
 ) -> None:
     text = json.dumps(obj, indent=indent, ensure_ascii=False)
     atomic_write_text(path, text + ("\n" if indent is not None else ""), mode=mode)
+
+
+def temp_files_of(path: Path) -> list[Path]:
+    """The temp files atomic saves of ``path`` left behind (a kill between write and rename),
+    newest first; also the plain ``.tmp`` ones earlier versions of the tool wrote."""
+    path = Path(path)
+    pattern = re.compile(
+        rf"\.{re.escape(path.name)}\.{_RANDOM}({re.escape(TEMP_SUFFIX)}|\.tmp)", re.IGNORECASE
+    )
+    try:
+        found = [p for p in path.parent.iterdir() if pattern.fullmatch(p.name) and p.is_file()]
+    except OSError:
+        return []
+    return sorted(found, key=_mtime, reverse=True)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def clean_stale_temp_files(paths: list[Path], *, older_than: float) -> list[Path]:
+    """Remove the leftover temp files of these files' saves last written before
+    ``older_than`` (epoch seconds: the start of this run); returns those removed."""
+    removed: list[Path] = []
+    for path in paths:
+        for temp in temp_files_of(path):
+            if _mtime(temp) >= older_than:
+                continue  # a save of this very run (or a writer outside the lock): not ours
+            try:
+                temp.unlink()
+            except OSError as exc:
+                logger.warning("could not remove the leftover temp file %s: %s", temp, exc)
+                continue
+            logger.info("removed %s, left by an interrupted save", temp)
+            removed.append(temp)
+    return removed
+
+
+def adoptable_save(path: Path, *, keys: tuple[str, ...], older_than: float) -> Path | None:
+    """A leftover temp file of ``path`` (a JSON object) that a kill stopped before its rename
+    and that only changed ``keys``: newer than ``path``, written before ``older_than``, equal to
+    the file on disk except that every one of ``keys`` holds a different non-empty text.
+
+    Returns the newest such temp file (``adopt_save`` puts it in place), else None. Nothing is
+    changed here; a file that does not parse is never a candidate.
+    """
+    path = Path(path)
+    try:
+        current = read_json(path, what="file")
+    except DataFileError:
+        return None
+    if not isinstance(current, dict):
+        return None
+    for temp in temp_files_of(path):
+        if not _mtime(path) <= _mtime(temp) < older_than:
+            continue
+        try:
+            candidate = read_json(temp, what="file")
+        except DataFileError:
+            continue
+        if _only_keys_changed(current, candidate, keys):
+            return temp
+    return None
+
+
+def _only_keys_changed(current: dict[str, Any], candidate: Any, keys: tuple[str, ...]) -> bool:
+    if not isinstance(candidate, dict):
+        return False
+    rest = {k: v for k, v in current.items() if k not in keys}
+    if {k: v for k, v in candidate.items() if k not in keys} != rest:
+        return False
+    return all(
+        isinstance(candidate.get(k), str) and candidate[k] and candidate[k] != current.get(k)
+        for k in keys
+    )
+
+
+def adopt_save(path: Path, temp: Path, *, mode: int | None = None) -> None:
+    """Put a leftover save in place atomically (rewritten through a fresh temp file, so a
+    temp file that was never fsynced is durable once it is the file), then remove it."""
+    atomic_write_bytes(path, Path(temp).read_bytes(), mode=mode)
+    with contextlib.suppress(OSError):
+        Path(temp).unlink()
 
 
 def read_json(path: Path, *, what: str) -> Any:

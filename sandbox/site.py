@@ -70,6 +70,10 @@ class SiteScenario:
     # upgraded installation of the original script is.
     initial_lifetime_wh: int = 0
     iso_dates_on: int = 1  # the last panels give last_report_date as ISO-8601 text
+    # Cellular upload lag: the gateways upload every this many hours from local midnight, so
+    # the cloud knows each micro's reports (and the day's production) only up to the last
+    # upload; None: reports reach the cloud at once.
+    upload_every_hours: int | None = None
     int_power_on: int = 1  # the panels before those give power_produced as a bare integer
 
     def __post_init__(self) -> None:
@@ -361,6 +365,9 @@ class SimulatedSite:
     def _latest_report(self, m: _Micro, now: datetime) -> tuple[int, int] | None:
         """(day offset, 15-minute slot) of the micro's latest report at or before `now`."""
         local = now.astimezone(self.tz)
+        every = self.scenario.upload_every_hours
+        if every:
+            local = local.replace(hour=local.hour // every * every, minute=0, second=0)
         k = self.offset(local.date())
         minute = local.hour * 60 + local.minute
         if minute < FIRST_REPORT_MIN:

@@ -185,3 +185,117 @@ def test_history_conserves_energy_never_negative_and_reruns_change_nothing(plan,
     values = [entry["daily_energy"] for _, entry in history.iter_days("A")][1:]
     assert all(v is not None and v >= 0 for v in values)
     assert sum(values) == last_run_total
+
+
+# --- plausibility at the door (issue 9 item 3) -----------------------------------------
+NOW = evening(D0 + timedelta(days=3), hour=20)
+
+
+def screened(history: History, readings: list[FakeReading], **options):
+    update = DailyEnergyUpdate(history, readings, SYDNEY, now=options.pop("now", NOW), **options)
+    span = covering_span(update.gaps().values())
+    wanted = None
+    if span is not None:
+        days = [span[0] + timedelta(days=n) for n in range((span[1] - span[0]).days + 1)]
+        wanted = dict.fromkeys(days, 1000)
+    return update.apply(wanted)
+
+
+def two_days(history: History) -> None:
+    screened(history, [FakeReading("A", 69_000, evening(D0))])
+    screened(history, [FakeReading("A", 71_000, evening(D0 + timedelta(days=1)))])
+
+
+def test_a_reading_dated_in_2099_is_rejected_named_and_not_recorded():
+    history = History()
+    two_days(history)
+    before = copy.deepcopy(history.data)
+    result = screened(history, [FakeReading("A", 72_000, datetime(2099, 1, 1, tzinfo=UTC))])
+    assert history.data == before
+    assert result.rejected == ["A"]
+    assert any("serial A" in w and "future" in w for w in result.warnings)
+
+
+def test_a_reading_within_the_clock_skew_allowance_is_kept():
+    history = History()
+    screened(history, [FakeReading("A", 5, NOW + timedelta(minutes=50))])
+    assert history.days_of("A")
+
+
+def test_non_finite_and_non_numeric_energies_are_rejected_by_serial():
+    for bad in (float("nan"), float("inf"), "12", None):
+        history = History()
+        two_days(history)
+        before = copy.deepcopy(history.data)
+        reading = FakeReading("A", bad, evening(D0 + timedelta(days=2)))  # type: ignore[arg-type]
+        result = screened(history, [reading, FakeReading("B", 10, evening(D0 + timedelta(days=2)))])
+        assert history.data["micro_inverters"]["A"] == before["micro_inverters"]["A"]
+        assert result.rejected == ["A"] and history.days_of("B")
+        assert any("serial A" in w and "not a finite number" in w for w in result.warnings)
+
+
+def test_a_lifetime_of_1e15_is_rejected_and_the_next_good_reading_fills_the_gap():
+    history = History()
+    two_days(history)
+    result = screened(history, [FakeReading("A", 10**15, evening(D0 + timedelta(days=2)))])
+    assert result.rejected == ["A"] and history.last_date("A") == day(1)
+    result = screened(
+        history,
+        [FakeReading("A", 75_000, evening(D0 + timedelta(days=3)))],
+        now=NOW + timedelta(days=1),
+    )
+    assert [history.daily("A", day(n)) for n in (2, 3)] == [2000, 2000]  # 4000 conserved
+    assert history.is_estimated("A", day(2))
+
+
+def test_more_than_panel_watts_for_24_hours_a_day_is_rejected():
+    history = History()
+    two_days(history)
+    day2 = evening(D0 + timedelta(days=2))
+    result = screened(history, [FakeReading("A", 71_000 + 300 * 24 + 1, day2)], panel_watts=300)
+    assert result.rejected == ["A"] and "300 W" in result.warnings[0]
+    result = screened(history, [FakeReading("A", 71_000 + 300 * 24, day2)], panel_watts={"A": 300})
+    assert not result.rejected and history.daily("A", day(2)) == 7200
+    # without panel_watts the default rating (500 W) decides
+    history = History()
+    two_days(history)
+    assert screened(history, [FakeReading("A", 71_000 + 12_001, day2)]).rejected == ["A"]
+
+
+def test_a_negative_lifetime_is_rejected():
+    history = History()
+    two_days(history)
+    result = screened(history, [FakeReading("A", -5, evening(D0 + timedelta(days=2)))])
+    assert result.rejected == ["A"] and history.last_date("A") == day(1)
+
+
+def test_a_one_night_zero_that_comes_back_is_a_glitch_and_the_days_stay_right():
+    # The issue's case: a one-off 0 followed by the real value counted the whole lifetime.
+    history = History()
+    two_days(history)
+    result = screened(history, [FakeReading("A", 0, evening(D0 + timedelta(days=2)))])
+    assert history.daily("A", day(2)) is None and result.resets == ["A"]
+    result = screened(
+        history,
+        [FakeReading("A", 74_000, evening(D0 + timedelta(days=3)))],
+        now=NOW + timedelta(days=1),
+    )
+    assert result.glitches == ["A"]
+    assert [history.daily("A", day(n)) for n in (2, 3)] == [1500, 1500]  # 3000, not 74,000
+    assert history.entry("A", day(3))["lifetime_energy"] == 74_000
+    assert all(
+        history.daily("A", d) is None or history.daily("A", d) < 5000 for d in history.days_of("A")
+    )
+
+
+def test_a_real_reset_stays_a_reset_the_next_night():
+    history = History()
+    two_days(history)
+    screened(history, [FakeReading("A", 100, evening(D0 + timedelta(days=2)))])
+    result = screened(
+        history,
+        [FakeReading("A", 1900, evening(D0 + timedelta(days=3)))],
+        now=NOW + timedelta(days=1),
+    )
+    assert not result.glitches
+    assert history.daily("A", day(2)) is None and history.daily("A", day(3)) == 1800

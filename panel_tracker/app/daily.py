@@ -12,21 +12,30 @@ kept and the script can still exit 1.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..energy import DailyEnergyUpdate, Reading, UpdateResult
 from ..enlighten.gaps import GapSource, fetch_gap_data
 from ..enlighten.jwt import REFRESH_WARNING, jwt_expiry, relative, when
 from ..errors import ConfigError, PanelTrackerError
+from ..health.thresholds import panel_watts_from_config
 from ..history import History, load_history, save_history
-from ..settings import Config
+from ..settings import TOKEN_KEYS, Config
 from ..sheets.push import push_history, sheets_configured
 from ..sheets.transport import SheetsClient
-from ..storage import run_lock
+from ..storage import (
+    SECRET_FILE_MODE,
+    adopt_save,
+    adoptable_save,
+    clean_stale_temp_files,
+    read_json,
+    run_lock,
+)
 from .health_step import HealthOutcome, announce, judge_panels, system_alert
 
 logger = logging.getLogger(__name__)
@@ -40,6 +49,7 @@ class SystemDetails(Protocol):
     def timezone(self) -> str | None: ...
 
 
+@runtime_checkable
 class EnlightenSource(GapSource, Protocol):
     """The part of ``EnlightenClient`` the job uses (a fake fits in unit tests)."""
 
@@ -116,6 +126,7 @@ def _account(history: History, run: DailyRun, update: UpdateResult) -> None:
         else:
             run.warnings.append(f"serial {serial} has not reported since {last}")
     run.warnings.extend(update.warnings)
+    run.notes.extend(update.notes)
     if len(update.new_serials) > 3:
         run.notes.append(
             f"{len(update.new_serials)} new serials: their histories start today "
@@ -174,14 +185,17 @@ def update_history(
             f"Enlighten returned no micro-inverters for system {config.system_id}; "
             "check system_id in the config"
         )
-    update = DailyEnergyUpdate(history, readings, tz)
+    now = now or datetime.now(timezone.utc)
+    update = DailyEnergyUpdate(
+        history, readings, tz, now=now, panel_watts=panel_watts_from_config(config)
+    )
     gap_data = fetch_gap_data(source, history, update.gaps(), tz=tz, today=update.local_day() or "")
     run.notes.extend(gap_data.notes)
     run.warnings.extend(gap_data.warnings)
     result = update.apply(gap_data.production, gap_data.exact)
     run.health = judge_panels(config, history)
     run.warnings.extend(run.health.warnings)
-    _warn_if_refresh_token_expires_soon(config, history, run, now or datetime.now(timezone.utc))
+    _warn_if_refresh_token_expires_soon(config, history, run, now)
     save_history(config.history_path, history)
     run.day = result.day
     _account(history, run, result)
@@ -189,11 +203,32 @@ def update_history(
 
 
 SheetsClientFactory = Callable[[Config], SheetsClient]
+SourceFactory = Callable[[Config], EnlightenSource]
+
+
+def tokens_after_lock(config: Config) -> None:
+    """Under the lock, before any token is used: put in place a token pair a killed run
+    wrote but did not rename (saying so), remove the temp files of interrupted saves, and
+    read the tokens now, so a run that waited for another uses the pair that one rotated."""
+    started = time.time()
+    leftover = adoptable_save(config.path, keys=TOKEN_KEYS, older_than=started)
+    if leftover is not None:
+        adopt_save(config.path, leftover, mode=SECRET_FILE_MODE)
+        logger.warning(
+            "%s: adopted the newer token pair an interrupted run had saved to %s",
+            config.path,
+            leftover.name,
+        )
+    rescue = config.path.with_name(config.path.name + ".new-tokens")
+    clean_stale_temp_files([config.path, rescue, config.history_path], older_than=started)
+    on_disk = read_json(config.path, what="config")
+    if isinstance(on_disk, dict):
+        config.raw.update({key: on_disk.get(key) for key in TOKEN_KEYS})
 
 
 def run_daily_job(
     config: Config,
-    source: EnlightenSource,
+    source: EnlightenSource | SourceFactory,
     *,
     push_sheet: bool = True,
     sheets_client: SheetsClientFactory = SheetsClient.from_config,
@@ -201,9 +236,13 @@ def run_daily_job(
     """The whole job under the system's lock.
 
     ``sheets_client`` builds the Sheets client only when a push is due (a script passes one
-    that registers the Google tokens for redaction).
+    that registers the Google tokens for redaction). ``source`` may be a factory called
+    under the lock, after the tokens are read (``tokens_after_lock``).
     """
     with run_lock(config.lock_path, wait_seconds=config.lock_wait_seconds):
+        tokens_after_lock(config)
+        if not isinstance(source, EnlightenSource):
+            source = source(config)
         history, run = update_history(config, source)
         run.notes.append(f"history: {config.history_path}")
         _push_sheet(config, history, run, enabled=push_sheet, sheets_client=sheets_client)

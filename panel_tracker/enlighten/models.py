@@ -10,6 +10,7 @@ What cannot be read raises ``BadResponseError`` naming what was wrong.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
@@ -73,7 +74,7 @@ def _energy_wh(energy: Any) -> int | None:
     else:
         value, units = as_number(energy), "wh"
     factors = _ENERGY_UNITS.get(units)
-    if value is None or factors is None:
+    if value is None or factors is None or not math.isfinite(value):
         return None
     multiplier, divisor = factors
     return round(value * multiplier / divisor)
