@@ -37,26 +37,21 @@ class ApiError(Exception):
         503: "UNAVAILABLE",
     }
 
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: int, message: str, *, details: list[Json] | None = None) -> None:
         super().__init__(message)
-        self.code, self.message = code, message
+        self.code, self.message, self.details = code, message, details
 
     def body(self) -> Json:
-        reason = {400: "badRequest", 404: "notFound", 429: "rateLimitExceeded"}
-        return {
-            "error": {
-                "code": self.code,
-                "message": self.message,
-                "errors": [
-                    {
-                        "message": self.message,
-                        "domain": "global",
-                        "reason": reason.get(self.code, "backendError"),
-                    }
-                ],
-                "status": self.STATUS.get(self.code, "UNKNOWN"),
-            }
+        """``{"error": {code, message, status[, details]}}``: no legacy ``errors`` array, as the
+        Sheets API answers clients that do not ask for the old format with ``$.xgafv=1``."""
+        error: Json = {
+            "code": self.code,
+            "message": self.message,
+            "status": self.STATUS.get(self.code, "UNKNOWN"),
         }
+        if self.details:
+            error["details"] = self.details
+        return {"error": error}
 
 
 def bad_request(message: str) -> ApiError:
