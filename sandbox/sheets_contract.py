@@ -100,13 +100,15 @@ def _where(path: str) -> str:
 
 
 def _enum_type(prop: Json, name: str) -> str:
-    """The proto enum's type name as Google's message shows it, from its *_UNSPECIFIED value."""
+    """The proto enum's type name as Google's message shows it: a query parameter's is its
+    name's (``valueInputOption``: ValueInputOption), a body field's is told by its
+    *_UNSPECIFIED value (``majorDimension``: DIMENSION_UNSPECIFIED, Dimension)."""
     first = prop["enum"][0]
+    if prop.get("location") == "query":
+        return f"{PROTO_PACKAGE}.{name[:1].upper()}{name[1:]}"
     if first.endswith("_UNSPECIFIED"):
         words = first.removesuffix("_UNSPECIFIED").split("_")
         return f"{PROTO_PACKAGE}.{''.join(w.capitalize() for w in words)}"
-    if name:
-        return f"{PROTO_PACKAGE}.{name[:1].upper()}{name[1:]}"
     return "TYPE_ENUM"
 
 

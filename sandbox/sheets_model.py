@@ -201,11 +201,13 @@ class Spreadsheet:
     sheets: list[Sheet] = field(default_factory=list)
     named_ranges: list[Json] = field(default_factory=list)
 
-    def sheet_by_id(self, sheet_id: Any, what: str = "") -> Sheet:
+    def sheet_by_id(self, sheet_id: Any, what: str = "", noun: str = "grid") -> Sheet:
+        """``noun``: "grid" for a cell range's sheet, "sheet" for a request on the sheet itself
+        (Google says "No grid with id: 7" and "No sheet with id: 7")."""
         for sheet in self.sheets:
             if sheet.sheet_id == sheet_id:
                 return sheet
-        raise bad_request(f"{what}No grid with id: {sheet_id}")
+        raise bad_request(f"{what}No {noun} with id: {sheet_id}")
 
     def sheet_by_title(self, title: str) -> Sheet | None:
         return next((s for s in self.sheets if s.title == title), None)
