@@ -19,8 +19,8 @@ it touches a spreadsheet is refused here, with Google's wording where it is on r
 
 Like Google's JSON parser, it takes a field by its camelCase or snake_case name, an integer as a
 JSON number or a numeric string, an enum by name or number, and null for "not set"; the body it
-returns is the same request in canonical form (camelCase names, numbers as numbers), so the
-emulator's handlers read one spelling.
+returns is the same request in canonical form (camelCase names, numbers as numbers, enums by
+name, nulls left out), so the emulator's handlers read one spelling.
 """
 
 from __future__ import annotations
@@ -149,7 +149,8 @@ class _Checker:
                 )
                 continue
             child = f"{path}.{snake(name)}" if path else snake(name)
-            out[name] = self.value(item, props[name], child, name)
+            if item is not None:  # null is "not set": the canonical form leaves it out
+                out[name] = self.value(item, props[name], child, name)
         return out
 
     def value(self, value: Any, prop: Json, path: str, name: str) -> Any:  # noqa: PLR0911

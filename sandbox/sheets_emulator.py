@@ -5,6 +5,11 @@ api_endpoint``) points here; the real ``google-auth`` refreshes an authorized-us
 against ``/token`` when the file's ``token_uri`` points here.
 
 What it keeps faithful, because the project's correctness depends on it:
+- The contract: every call is held to the discovery document of the installed
+  google-api-python-client (``sheets_contract``) and refused as Google refuses it (unknown
+  fields, wrong types, bad enums, query parameters, ``fields`` selectors and batchUpdate
+  masks). Every call answered 4xx is kept in ``refusals``; ``contract_refusals`` are the ones
+  Google would refuse whatever the spreadsheet holds, so a test can assert the project sent none.
 - URL shapes of the discovery document (``GET /v4/spreadsheets/<id>``, ``POST ...:batchUpdate``,
   ``/values/<range>`` with the range percent-encoded in the path, ``values:batchGet``).
 - What each method does and answers (``sheets_methods``), on a model of spreadsheets, sheets,
@@ -12,8 +17,9 @@ What it keeps faithful, because the project's correctness depends on it:
   exist fails the whole call with 400 "Unable to parse range".
 - ``batchUpdate`` is atomic (``sheets_requests``): its requests apply in order to a copy that
   replaces the spreadsheet only if every one succeeds. Sheet ids, named ranges, grid limits.
-- Google's error bodies (400/401/404/429) and injectable faults, including bodies that are not
-  JSON. Every HTTP request is counted by API method, faulted ones too (quota counts them).
+- Google's error bodies (``{"error": {code, message, status[, details]}}``, 400/401/404/429)
+  and injectable faults, including bodies that are not JSON. Every HTTP request is counted
+  by API method, faulted ones too (quota counts them).
 
 What it leaves out: formulas are stored, never evaluated (a formula cell has no
 ``effectiveValue``), formats are stored without effect beyond date/number display.

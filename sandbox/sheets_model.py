@@ -202,8 +202,8 @@ class Spreadsheet:
     named_ranges: list[Json] = field(default_factory=list)
 
     def sheet_by_id(self, sheet_id: Any, what: str = "", noun: str = "grid") -> Sheet:
-        """``noun``: "grid" for a cell range's sheet, "sheet" for a request on the sheet itself
-        (Google says "No grid with id: 7" and "No sheet with id: 7")."""
+        """``noun``: "sheet" where Google says "No sheet with id: 7" (updateSheetProperties, on
+        record), else "grid"."""
         for sheet in self.sheets:
             if sheet.sheet_id == sheet_id:
                 return sheet

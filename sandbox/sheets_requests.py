@@ -98,7 +98,7 @@ class BatchUpdate:
         return {"addSheet": {"properties": copy.deepcopy(sheet.properties)}}
 
     def duplicate_sheet(self, body: Json, what: str) -> Json:
-        source = self.book.sheet_by_id(body.get("sourceSheetId"), what, "sheet")
+        source = self.book.sheet_by_id(body.get("sourceSheetId"), what)
         title = body.get("newSheetName") or f"Copy of {source.title}"
         self._check_title(title, what)
         props = copy.deepcopy(source.properties)
@@ -111,7 +111,7 @@ class BatchUpdate:
         return {"duplicateSheet": {"properties": copy.deepcopy(sheet.properties)}}
 
     def delete_sheet(self, body: Json, what: str) -> Json:
-        sheet = self.book.sheet_by_id(body.get("sheetId"), what, "sheet")
+        sheet = self.book.sheet_by_id(body.get("sheetId"), what)
         if len(self.book.sheets) == 1:
             raise bad_request(f"{what}You can't remove all the sheets in a document.")
         self.book.sheets.remove(sheet)

@@ -507,7 +507,21 @@ REFUSED = [
         "delete-an-unknown-sheet",
         "no sheet has id 999",
         batch({"deleteSheet": {"sheetId": 999}}),
-        "Invalid requests[0].deleteSheet: No sheet with id: 999",
+        "Invalid requests[0].deleteSheet: No grid with id: 999",
+        contract=False,
+    ),
+    Refused(
+        "properties-of-an-unknown-sheet",
+        "no sheet has id 999",
+        batch(
+            {
+                "updateSheetProperties": {
+                    "properties": {"sheetId": 999, "title": "x"},
+                    "fields": "title",
+                }
+            }
+        ),
+        "Invalid requests[0].updateSheetProperties: No sheet with id: 999",
         contract=False,
     ),
     Refused(
