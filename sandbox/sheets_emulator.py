@@ -5,6 +5,11 @@ api_endpoint``) points here; the real ``google-auth`` refreshes an authorized-us
 against ``/token`` when the file's ``token_uri`` points here.
 
 What it keeps faithful, because the project's correctness depends on it:
+- The contract: every call is held to the discovery document of the installed
+  google-api-python-client (``sheets_contract``) and refused as Google refuses it (unknown
+  fields, wrong types, bad enums, query parameters, ``fields`` selectors and batchUpdate
+  masks). Every call answered 4xx is kept in ``refusals``; ``contract_refusals`` are the ones
+  Google would refuse whatever the spreadsheet holds, so a test can assert the project sent none.
 - URL shapes of the discovery document (``GET /v4/spreadsheets/<id>``, ``POST ...:batchUpdate``,
   ``/values/<range>`` with the range percent-encoded in the path, ``values:batchGet``).
 - What each method does and answers (``sheets_methods``), on a model of spreadsheets, sheets,
@@ -12,8 +17,9 @@ What it keeps faithful, because the project's correctness depends on it:
   exist fails the whole call with 400 "Unable to parse range".
 - ``batchUpdate`` is atomic (``sheets_requests``): its requests apply in order to a copy that
   replaces the spreadsheet only if every one succeeds. Sheet ids, named ranges, grid limits.
-- Google's error bodies (400/401/404/429) and injectable faults, including bodies that are not
-  JSON. Every HTTP request is counted by API method, faulted ones too (quota counts them).
+- Google's error bodies (``{"error": {code, message, status[, details]}}``, 400/401/404/429)
+  and injectable faults, including bodies that are not JSON. Every HTTP request is counted
+  by API method, faulted ones too (quota counts them).
 
 What it leaves out: formulas are stored, never evaluated (a formula cell has no
 ``effectiveValue``), formats are stored without effect beyond date/number display.
@@ -40,6 +46,7 @@ from urllib.parse import parse_qs, parse_qsl, unquote, urlencode
 from panel_tracker.storage import SECRET_FILE_MODE, atomic_write_json
 
 from .loopback_server import LoopbackEmulator, LoopbackServer, QuietHandler
+from .sheets_contract import ContractError, batch_masks, check_body, check_call, parse_error
 from .sheets_methods import (
     append_values,
     as_rows,
@@ -68,6 +75,16 @@ class Reply:
 
 def _json_reply(status: int, payload: Any) -> Reply:
     return Reply(status, json.dumps(payload).encode())
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A call answered 4xx: by which method, with what, and whether the contract refused it."""
+
+    method: str
+    status: int
+    message: str
+    contract: bool
 
 
 @dataclass
@@ -151,6 +168,7 @@ class SheetsEmulator(LoopbackEmulator):
         self._codes: dict[str, str | None] = {}  # authorization code -> PKCE challenge
         self._calls: Counter[str] = Counter()
         self._faults: list[_Fault] = []
+        self._refusals: list[Refusal] = []
         if self.state_file and self.state_file.exists():
             self._load()
 
@@ -196,9 +214,16 @@ class SheetsEmulator(LoopbackEmulator):
             return copy.deepcopy(self._books[spreadsheet_id])
 
     def apply(self, spreadsheet_id: str, requests: list[Json]) -> list[Json]:
-        """Apply batchUpdate requests directly, e.g. to build a legacy layout in a test."""
+        """Apply batchUpdate requests directly, e.g. to build a legacy layout in a test.
+
+        They are held to the discovery document as a call's are: an invalid one raises
+        ``ApiError`` (a test must not build a sheet that Google could not hold).
+        """
+        body, violations = check_body("BatchUpdateSpreadsheetRequest", {"requests": requests})
+        if violations:
+            raise parse_error(violations)
         with self._lock:
-            replies = self._batch_update(spreadsheet_id, requests)
+            replies = self._batch_update(spreadsheet_id, body["requests"])
             self._save()
             return replies
 
@@ -321,6 +346,17 @@ class SheetsEmulator(LoopbackEmulator):
                 return self._calls[method]
             return sum(n for name, n in self._calls.items() if name.startswith("spreadsheets."))
 
+    @property
+    def refusals(self) -> list[Refusal]:
+        """Every call answered 4xx (injected faults aside), in order."""
+        with self._lock:
+            return list(self._refusals)
+
+    @property
+    def contract_refusals(self) -> list[Refusal]:
+        """The calls Google would refuse whatever the spreadsheet holds: invalid requests."""
+        return [r for r in self.refusals if r.contract]
+
     def reset_calls(self) -> None:
         with self._lock:
             self._calls.clear()
@@ -350,12 +386,17 @@ class SheetsEmulator(LoopbackEmulator):
             if name.startswith("oauth."):
                 return self._oauth(name, req)
             self._check_auth(req)
+            body = check_call(name, req.query, req.json() if req.method != "GET" else None)
             with self._lock:
-                payload = self._api(name, [unquote(g) for g in match.groups()], req)
+                payload = self._api(name, [unquote(g) for g in match.groups()], req, body)
                 if name not in _READS:
                     self._save()
             return _json_reply(200, payload)
         except ApiError as exc:
+            if exc.code != 401:
+                refusal = Refusal(name, exc.code, exc.message, isinstance(exc, ContractError))
+                with self._lock:
+                    self._refusals.append(refusal)
             return _json_reply(exc.code, exc.body())
 
     def _take_fault(self, name: str) -> _Fault | None:
@@ -373,10 +414,12 @@ class SheetsEmulator(LoopbackEmulator):
         with self._lock:
             expiry = self._access.get(token)
         if expiry is None or expiry < time.time():
+            reason = "ACCESS_TOKEN_EXPIRED" if expiry is not None else "CREDENTIALS_MISSING"
             raise ApiError(
                 401,
                 "Request had invalid authentication credentials. Expected OAuth 2 access token, "
                 "login cookie or other valid authentication credential.",
+                details=[_error_info(reason)],
             )
 
     def _book(self, spreadsheet_id: str) -> Spreadsheet:
@@ -392,20 +435,24 @@ class SheetsEmulator(LoopbackEmulator):
         return book
 
     def _batch_update(self, spreadsheet_id: str, requests: list[Json]) -> list[Json]:
-        work, replies = batch_update(self._book(spreadsheet_id), requests)
+        book = self._book(spreadsheet_id)
+        if isinstance(requests, list) and (error := batch_masks(requests)) is not None:
+            raise error
+        work, replies = batch_update(book, requests)
         self._books[spreadsheet_id] = work  # all or nothing
         return replies
 
-    def _api(self, name: str, args: list[str], req: _Request) -> Json:  # noqa: PLR0911
+    def _api(self, name: str, args: list[str], req: _Request, body: Json) -> Json:  # noqa: PLR0911
+        """``body``: the request's body in canonical form (``sheets_contract.check_call``)."""
         fields = req.param("fields")
         if name == "spreadsheets.create":
-            return created_body(self._new_book(req.json()), fields, self.url)
+            return created_body(self._new_book(body), fields, self.url)
         book = self._book(args[0])
         if name == "spreadsheets.get":
             grid = req.param("includeGridData", "false") == "true"
             return get_body(book, req.query.get("ranges", []), grid, fields, self.url)
         if name == "spreadsheets.batchUpdate":
-            replies = self._batch_update(args[0], req.json().get("requests", []))
+            replies = self._batch_update(args[0], body.get("requests", []))
             return {"spreadsheetId": args[0], "replies": replies}
         option = req.param("valueRenderOption", "FORMATTED_VALUE") or "FORMATTED_VALUE"
         if name == "spreadsheets.values.get":
@@ -416,7 +463,7 @@ class SheetsEmulator(LoopbackEmulator):
             value_ranges = [value_range(book, sheet, box, option) for sheet, box in ranges]
             return {"spreadsheetId": args[0], "valueRanges": value_ranges}
         raw = self._value_input(req)
-        rows = as_rows(req.json())
+        rows = as_rows(body)
         if name == "spreadsheets.values.update":
             return {"spreadsheetId": args[0], **write_values(book, args[1], rows, raw=raw)}
         return {"spreadsheetId": args[0], **append_values(book, args[1], rows, raw=raw)}
@@ -497,6 +544,15 @@ def _oauth_error(error: str, description: str, status: int = 400) -> Reply:
     return _json_reply(status, {"error": error, "error_description": description})
 
 
+def _error_info(reason: str, **metadata: str) -> Json:
+    return {
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        "reason": reason,
+        "domain": "googleapis.com",
+        "metadata": {"service": "sheets.googleapis.com", **metadata},
+    }
+
+
 def _fault_error(status: int, method: str) -> ApiError:
     if status == 429:
         kind = "Read" if method.endswith("get") or method.endswith("Get") else "Write"
@@ -504,6 +560,9 @@ def _fault_error(status: int, method: str) -> ApiError:
             429,
             f"Quota exceeded for quota metric '{kind} requests' and limit '{kind} requests per "
             "minute per user' of service 'sheets.googleapis.com'.",
+            details=[
+                _error_info("RATE_LIMIT_EXCEEDED", quota_limit=f"{kind}RequestsPerMinutePerUser")
+            ],
         )
     messages = {
         404: "Requested entity was not found.",

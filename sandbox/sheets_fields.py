@@ -1,9 +1,10 @@
 """Google's field masks: ``fields=`` on a read, and ``fields`` in a batchUpdate request.
 
-The partial-response syntax (``a,b(c,d/e),f.g``) parses to a tree: a name maps to its
-subtree, or to None for "the whole value". On a read the tree selects what the answer keeps;
-in a request it says which fields of the target the source overwrites (a field the source
-lacks is cleared).
+The partial-response syntax (``a,b(c,d/e),f.g``, names in camelCase or snake_case) parses to a
+tree of camelCase names: a name maps to its subtree, or to None for "the whole value". On a
+read the tree selects what the answer keeps; in a request it says which fields of the target
+the source overwrites (a field the source lacks is cleared). Whether the names exist is
+``sheets_contract``'s business.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import copy
 import re
 from typing import Any
 
+from .sheets_contract import camel
 from .sheets_model import Json, bad_request
 
 FieldTree = dict[str, Any]  # name -> subtree, or None for "the whole value"
@@ -31,7 +33,7 @@ def _parse_field_list(text: str, pos: int, tree: FieldTree) -> int:
         match = re.compile(r"[A-Za-z_*][\w./*]*").match(text, pos)
         if match is None:
             raise bad_request(f"Invalid field selection {text}")
-        path = re.split(r"[./]", match.group(0))
+        path = [camel(name) for name in re.split(r"[./]", match.group(0))]  # snake_case too
         pos = match.end()
         sub: FieldTree | None = None
         if pos < len(text) and text[pos] == "(":

@@ -37,26 +37,21 @@ class ApiError(Exception):
         503: "UNAVAILABLE",
     }
 
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: int, message: str, *, details: list[Json] | None = None) -> None:
         super().__init__(message)
-        self.code, self.message = code, message
+        self.code, self.message, self.details = code, message, details
 
     def body(self) -> Json:
-        reason = {400: "badRequest", 404: "notFound", 429: "rateLimitExceeded"}
-        return {
-            "error": {
-                "code": self.code,
-                "message": self.message,
-                "errors": [
-                    {
-                        "message": self.message,
-                        "domain": "global",
-                        "reason": reason.get(self.code, "backendError"),
-                    }
-                ],
-                "status": self.STATUS.get(self.code, "UNKNOWN"),
-            }
+        """``{"error": {code, message, status[, details]}}``: no legacy ``errors`` array, as the
+        Sheets API answers clients that do not ask for the old format with ``$.xgafv=1``."""
+        error: Json = {
+            "code": self.code,
+            "message": self.message,
+            "status": self.STATUS.get(self.code, "UNKNOWN"),
         }
+        if self.details:
+            error["details"] = self.details
+        return {"error": error}
 
 
 def bad_request(message: str) -> ApiError:
@@ -206,11 +201,13 @@ class Spreadsheet:
     sheets: list[Sheet] = field(default_factory=list)
     named_ranges: list[Json] = field(default_factory=list)
 
-    def sheet_by_id(self, sheet_id: Any, what: str = "") -> Sheet:
+    def sheet_by_id(self, sheet_id: Any, what: str = "", noun: str = "grid") -> Sheet:
+        """``noun``: "sheet" where Google says "No sheet with id: 7" (updateSheetProperties, on
+        record), else "grid"."""
         for sheet in self.sheets:
             if sheet.sheet_id == sheet_id:
                 return sheet
-        raise bad_request(f"{what}No grid with id: {sheet_id}")
+        raise bad_request(f"{what}No {noun} with id: {sheet_id}")
 
     def sheet_by_title(self, title: str) -> Sheet | None:
         return next((s for s in self.sheets if s.title == title), None)

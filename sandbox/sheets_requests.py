@@ -123,7 +123,7 @@ class BatchUpdate:
 
     def update_sheet_properties(self, body: Json, what: str) -> Json:
         props = body.get("properties", {})
-        sheet = self.book.sheet_by_id(props.get("sheetId", 0), what)
+        sheet = self.book.sheet_by_id(props.get("sheetId", 0), what, "sheet")
         if "title" in props and props["title"] != sheet.title:
             self._check_title(props["title"], what)
         old_index = sheet.properties["index"]
@@ -248,7 +248,9 @@ class BatchUpdate:
         start, end = int(span.get("startIndex", 0)), int(span.get("endIndex", 0))
         rows = span.get("dimension") == "ROWS"
         limit = sheet.rows if rows else sheet.columns
-        if not 0 <= start < end or start > limit:
+        if start < 0 or end < 0:
+            raise bad_request(f"{what}DimensionRange indexes must be >= 0")
+        if not start < end or start > limit:
             raise bad_request(f"{what}Invalid dimension range [{start}, {end}).")
         if start == limit and not body.get("inheritFromBefore"):
             raise bad_request(f"{what}Cannot inherit from after the last row/column.")

@@ -24,8 +24,11 @@ class Populate(Protocol):
 
 @pytest.fixture
 def emu() -> Iterator[SheetsEmulator]:
+    """The emulator; the test fails if the project sent a request that Google would refuse."""
     with SheetsEmulator() as emulator:
         yield emulator
+        refused = emulator.contract_refusals
+    assert not refused, f"requests Google would refuse: {refused}"
 
 
 @pytest.fixture
