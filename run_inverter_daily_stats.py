@@ -16,6 +16,7 @@ from pathlib import Path
 import require_python  # noqa: F401  (first: a clear word on a too-old Python)
 from panel_tracker.app import schedule
 from panel_tracker.app.daily import run_daily_job
+from panel_tracker.app.envoy_source import envoy_source
 from panel_tracker.cli import (
     EXIT_FAILED,
     EXIT_OK,
@@ -96,7 +97,8 @@ def run_one_system(config_path: Path, args: argparse.Namespace) -> int:
     register_secrets(config.secrets)
     register_secrets(lambda: alert_secrets(config))
     try:
-        client = EnlightenClient.from_config(config)
+        # "source": "envoy" reads the gateway on the home network; else the cloud (default).
+        client = envoy_source(config) or EnlightenClient.from_config(config)
         register_secrets(client.secrets)  # tokens issued during this run, too
         run = run_daily_job(
             config, client, push_sheet=not args.no_sheet, sheets_client=_sheets_client

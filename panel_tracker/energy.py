@@ -126,6 +126,9 @@ class _Pending:
     lifetime_wh: int
     epoch: int
     day: date
+    # Added fields a source gives beside the energy (the gateway's DC volts, amps, temperature),
+    # copied into the day entry this reading settles; the original format ignores them.
+    extra: Mapping[str, float] = field(default_factory=dict)
 
 
 class DailyEnergyUpdate:
@@ -140,6 +143,7 @@ class DailyEnergyUpdate:
                 lifetime_wh=int(r.lifetime_wh),
                 epoch=int(r.last_report.timestamp()),
                 day=r.last_report.astimezone(tz).date(),
+                extra=dict(getattr(r, "extra", None) or {}),
             )
             for r in readings
         ]
@@ -177,6 +181,9 @@ class DailyEnergyUpdate:
         for pending in self._pending:
             weights = (exact or {}).get(pending.serial)
             self._apply_one(pending, production, weights, result)
+            entry = self.history.entry(pending.serial, _iso(pending.day))
+            if pending.extra and entry is not None and entry.get("last_report") == pending.epoch:
+                entry.update(pending.extra)
         return result
 
     # --- one reading ------------------------------------------------------------------

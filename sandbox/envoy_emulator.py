@@ -9,14 +9,15 @@ served over HTTPS with a self-signed certificate made at start (as a real gatewa
 wants the owner's token (``/auth/check_jwt``); older firmware is plain HTTP.
 
 For multi-night tests a simulated site may move a micro's counters: ``set_micro`` rewrites
-only that micro's lifetime and last-report fields in the recorded device data; ``down`` makes
-the gateway refuse connections. Everything else stays the recording.
+only that micro's lifetime and last-report fields in the recorded device data. Everything
+else stays the recording. (A gateway that is down is a closed port: no emulator needed.)
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import ipaddress
 import json
 import re
 import ssl
@@ -94,6 +95,11 @@ def self_signed_context(folder: Path) -> ssl.SSLContext:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(days=1))
         .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = folder / "cert.pem", folder / "key.pem"
@@ -120,9 +126,6 @@ class _Handler(QuietHandler):
     def _serve(self) -> None:
         emulator = self.server.emulator
         emulator.requests.append(self.path)
-        if emulator.down:
-            self.close_connection = True
-            return
         reply = emulator.answer(self.path, self.headers.get("Authorization", ""))
         self.send_reply(reply.status, reply.content_type, reply.body)
 
@@ -140,10 +143,10 @@ class EnvoyEmulator(LoopbackEmulator):
         self.secure = firmware_major(self.folder) >= 7
         self.token = token
         self.now = now  # the clock a token's expiry is judged by (epoch seconds)
-        self.down = False
         self.requests: list[str] = []
         self._micros: dict[str, tuple[int, int]] = {}
         self._tmp = tempfile.TemporaryDirectory(prefix="envoy-emulator-")
+        self.certificate = Path(self._tmp.name) / "cert.pem"  # written at start (HTTPS only)
 
     @property
     def host(self) -> str:
@@ -155,6 +158,12 @@ class EnvoyEmulator(LoopbackEmulator):
             context = self_signed_context(Path(self._tmp.name))
             server.socket = context.wrap_socket(server.socket, server_side=True)
         return server
+
+    def start(self) -> str:
+        url = super().start()
+        if self.secure:
+            self.url = url = url.replace("http://", "https://", 1)
+        return url
 
     def stop(self) -> None:
         super().stop()

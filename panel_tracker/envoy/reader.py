@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+import jwt
 from pyenphase import Envoy
 from pyenphase.exceptions import (
     EnvoyAuthenticationError,
@@ -97,6 +98,7 @@ class GatewayReading:
             temperature_c=micro.temperature,
         )
 
+    @property
     def extra(self) -> dict[str, float]:
         """The added day-entry fields (absent where the firmware gives none)."""
         values = {
@@ -186,10 +188,8 @@ def _token_expiry(envoy: Envoy) -> datetime | None:
     auth: Any = envoy.auth
     try:
         return datetime.fromtimestamp(int(auth.expire_timestamp), tz=timezone.utc)
-    except (AttributeError, TypeError, ValueError, KeyError, EnvoyError):
-        return None  # firmware before 7: no token
-    except Exception:  # noqa: BLE001  (pyjwt's own errors for a token it cannot decode)
-        return None
+    except (AttributeError, TypeError, ValueError, KeyError, EnvoyError, jwt.PyJWTError):
+        return None  # firmware before 7 (no token), or a token without an expiry
 
 
 def _run(settings: EnvoySettings, *, need_energy: bool) -> GatewayRead:

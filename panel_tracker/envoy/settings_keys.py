@@ -86,9 +86,13 @@ def parse_envoy_settings(raw: Mapping[str, Any]) -> EnvoySettings | None:
     username = _text(raw, "envoy_username")
     password = _text(raw, "envoy_password")
     if (username is None) != (password is None):
-        given, missing = ("envoy_username", "envoy_password") if username else (
-            "envoy_password",
-            "envoy_username",
+        given, missing = (
+            ("envoy_username", "envoy_password")
+            if username
+            else (
+                "envoy_password",
+                "envoy_username",
+            )
         )
         raise ConfigError(
             f'"{missing}" is missing: got "{given}" alone',
