@@ -18,6 +18,7 @@ import pytest
 
 from panel_tracker.envoy.settings_keys import EnvoySettings, parse_envoy_settings
 from panel_tracker.errors import ConfigError
+from panel_tracker.health.dc import LOW_LIGHT, MICRO_FAULT
 from sandbox.envoy_emulator import FIXTURES, EnvoyEmulator, fixture_name, recorded
 from tests.conftest import run_script
 
@@ -48,6 +49,12 @@ def micros() -> dict[str, tuple[int, int]]:
                 channel["lastReading"]["endDate"],
             )
     return found
+
+
+# In the recording this micro's DC is as high as its neighbours' (32.0 V, 8.5 A) and that one's
+# low (0.79 A against a median 2.6 A): made weak for a night, one is the micro, one the light.
+FAULTY, SHADED = "122344047645", "122344046574"
+WEAK = {FAULTY: 40, SHADED: 300}
 
 
 @pytest.fixture
@@ -93,12 +100,14 @@ def closed_port() -> str:
         return f"127.0.0.1:{sock.getsockname()[1]}"
 
 
-def move_site(emulator: EnvoyEmulator, night: int) -> None:
-    """Night ``night`` of the simulated site: every micro 1.2 kWh a day after the recording."""
+def move_site(emulator: EnvoyEmulator, night: int, weak: dict[str, int] | None = None) -> None:
+    """Night ``night`` of the simulated site: every micro 1.2 kWh a day after the recording,
+    except the ``weak`` ones (serial -> Wh made in the last day)."""
     for serial, (joules, end) in micros().items():
-        emulator.set_micro(
-            serial, lifetime_joules=joules + night * JOULES_A_DAY, end_date=end + night * DAY
-        )
+        lifetime = joules + night * JOULES_A_DAY
+        if serial in (weak or {}):
+            lifetime += (weak or {})[serial] * 3600 - JOULES_A_DAY
+        emulator.set_micro(serial, lifetime_joules=lifetime, end_date=end + night * DAY)
 
 
 # --- the emulator is held to the recordings --------------------------------------------------
@@ -152,10 +161,14 @@ def test_nights_from_the_gateway_record_each_micros_day_and_its_dc_readings(
 ) -> None:
     config = write_config(tmp_path, gateway.host)
     for night in (0, 1):
-        move_site(gateway, night)
+        move_site(gateway, night, weak=WEAK if night else None)
         code, output = job(config)
         assert code == 0, output
     assert "15 of 15 panels reporting" in output
+    findings = [line for line in output.splitlines() if "likely" in line]
+    assert len(findings) == 2, output
+    assert f"serial {SHADED} " in findings[0] and LOW_LIGHT in findings[0]  # in serial order
+    assert f"serial {FAULTY} " in findings[1] and MICRO_FAULT in findings[1]
     assert TOKEN not in output
     history = days_of(tmp_path)
     assert set(history) == set(micros())
@@ -164,8 +177,8 @@ def test_nights_from_the_gateway_record_each_micros_day_and_its_dc_readings(
         day0, day1 = sorted(history[serial])
         assert history[serial][day0]["daily_energy"] is None  # first day of a serial: unknown
         entry = history[serial][day1]
-        assert entry["daily_energy"] == 1_200
-        assert entry["lifetime_energy"] == round((joules + JOULES_A_DAY) / 3600)
+        assert entry["daily_energy"] == WEAK.get(serial, 1_200)
+        assert entry["lifetime_energy"] == round(joules / 3600) + entry["daily_energy"]
         assert entry["last_report"] == end + DAY
         reading = raw[serial]["channels"][0]["lastReading"]
         assert entry["dc_voltage_v"] == reading["dcVoltageINmV"] / 1000
