@@ -67,15 +67,23 @@ def dc_cause(panel: DcDay, group: Sequence[DcDay]) -> str | None:
     return None
 
 
+_DC_KEYS = ("dc_voltage_v", "dc_current_a")
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
 def dc_days(history: History, day: str) -> list[DcDay]:
     """The day's panels that have a known energy and a DC snapshot."""
     found = []
     for serial in history.serials():
         entry = history.entry(serial, day) or {}
-        values = (entry.get("daily_energy"), entry.get("dc_voltage_v"), entry.get("dc_current_a"))
-        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-            wh, volts, amps = values
-            found.append(DcDay(serial, int(wh), float(volts), float(amps)))
+        wh, volts, amps = (_number(entry.get(key)) for key in ("daily_energy", *_DC_KEYS))
+        if wh is not None and volts is not None and amps is not None:
+            found.append(DcDay(serial, int(wh), volts, amps))
     return found
 
 
