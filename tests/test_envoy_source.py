@@ -16,6 +16,7 @@ from typing import Any
 import jwt
 import pytest
 
+from panel_tracker.envoy.reader import check_gateway, finding_lines
 from panel_tracker.envoy.settings_keys import EnvoySettings, parse_envoy_settings
 from panel_tracker.errors import ConfigError
 from panel_tracker.health.dc import LOW_LIGHT, MICRO_FAULT
@@ -245,6 +246,26 @@ def test_a_config_without_the_gateways_address_is_a_usage_error(tmp_path: Path) 
     assert code == 2, output
     assert "envoy_host" in output and "Traceback" not in output
     assert not history_file(tmp_path).exists()
+
+
+# --- what `check` reports -----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("firmware", "micros_seen", "energy"),
+    [(WITH_ENERGY, 15, "yes"), (TOKEN_NO_ENERGY, 13, "no"), (OLD, 40, "no")],
+)
+def test_check_says_firmware_micros_and_whether_they_give_energy(
+    firmware: str, micros_seen: int, energy: str
+) -> None:
+    token = TOKEN if firmware != OLD else None
+    with EnvoyEmulator(firmware, token=token) as emulator:
+        found = check_gateway(EnvoySettings(host=emulator.host, token=token))
+    lines = finding_lines(found, history_serials=[*found.serials[1:], "999999999999"])
+    assert f"firmware {firmware.partition('_')[0]}, {micros_seen} micro-inverters seen" in lines[0]
+    assert any(line.startswith(f"per-micro lifetime energy: {energy}") for line in lines)
+    assert any("keep the cloud source" in line for line in lines) == (energy == "no")
+    assert any("token valid until 2033-05-18" in line for line in lines) == (token is not None)
+    assert any("999999999999 -> check envoy_host" in line for line in lines)
+    assert any(f"new to the history: {found.serials[0]}" in line for line in lines)
 
 
 # --- the settings keys -------------------------------------------------------------------------

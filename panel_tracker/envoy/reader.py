@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -119,6 +119,7 @@ class GatewayRead:
     readings: list[GatewayReading] = field(default_factory=list)
     token_expires: datetime | None = None
     lifetime_energy: bool = False
+    serials: list[str] = field(default_factory=list)
 
 
 def _split_host(host: str) -> tuple[str, int | None]:
@@ -170,6 +171,7 @@ async def _visit(settings: EnvoySettings, *, need_energy: bool) -> GatewayRead:
             serial=envoy.serial_number,
             micros_seen=len(inverters),
             token_expires=_token_expiry(envoy),
+            serials=sorted(inverters),
         )
         found.lifetime_energy = bool(inverters) and all(
             micro.lifetime_energy is not None for micro in inverters.values()
@@ -233,8 +235,12 @@ def check_gateway(settings: EnvoySettings) -> GatewayRead:
     return _run(settings, need_energy=False)
 
 
-def finding_lines(found: GatewayRead) -> list[str]:
-    """``check``'s lines for the gateway: one fact each, the fix after ``->``."""
+def finding_lines(found: GatewayRead, history_serials: Iterable[str] = ()) -> list[str]:
+    """``check``'s lines for the gateway: one fact each, the fix after ``->``.
+
+    ``history_serials`` (the history's micros, when there is one) are matched against the
+    micros the gateway sees.
+    """
     lines = [
         f"gateway {found.serial or '(serial unknown)'}: firmware {found.firmware}, "
         f"{found.micros_seen} micro-inverters seen"
@@ -245,4 +251,18 @@ def finding_lines(found: GatewayRead) -> list[str]:
         lines.append("per-micro lifetime energy: yes (the local source can be used)")
     else:
         lines.append(f"per-micro lifetime energy: no (watts only) -> {KEEP_CLOUD_HINT}")
+    known = set(history_serials)
+    if known:
+        seen = set(found.serials)
+        missing, new = sorted(known - seen), sorted(seen - known)
+        if not missing and not new:
+            lines.append(f"the history's {len(known)} serials match the gateway's")
+        if missing:
+            lines.append(
+                f"{len(missing)} serial(s) of the history not on this gateway: "
+                f"{', '.join(missing[:5])} -> check envoy_host points at this system's gateway "
+                "(a replaced micro keeps its old history; that is expected)"
+            )
+        if new:
+            lines.append(f"{len(new)} serial(s) new to the history: {', '.join(new[:5])}")
     return lines
