@@ -145,6 +145,7 @@ class EnvoyEmulator(LoopbackEmulator):
         self.now = now  # the clock a token's expiry is judged by (epoch seconds)
         self.requests: list[str] = []
         self._micros: dict[str, tuple[int, int]] = {}
+        self._renamed: dict[str, str] = {}
         self._tmp = tempfile.TemporaryDirectory(prefix="envoy-emulator-")
         self.certificate = Path(self._tmp.name) / "cert.pem"  # written at start (HTTPS only)
 
@@ -173,6 +174,11 @@ class EnvoyEmulator(LoopbackEmulator):
         """Move one micro's counters (the simulated site) in the device-data answer."""
         self._micros[serial] = (lifetime_joules, end_date)
 
+    def replace_micro(self, old: str, new: str, *, lifetime_joules: int, end_date: int) -> None:
+        """The installer swapped micro ``old`` for ``new`` (fresh counters) in its place."""
+        self._renamed[old] = new
+        self._micros[new] = (lifetime_joules, end_date)
+
     def answer(self, target: str, authorization: str) -> Recorded:
         name = fixture_name(target)
         if self.secure and name == "auth_check_jwt":
@@ -182,7 +188,7 @@ class EnvoyEmulator(LoopbackEmulator):
         found = recorded(self.folder, name)
         if found is None:
             return Recorded(404, "text/html", b"<html><body>404 Not Found</body></html>")
-        if name == DEVICE_DATA and self._micros:
+        if name == DEVICE_DATA and (self._micros or self._renamed):
             found = Recorded(found.status, found.content_type, self._moved(found.body))
         return found
 
@@ -201,6 +207,8 @@ class EnvoyEmulator(LoopbackEmulator):
     def _moved(self, body: bytes) -> bytes:
         data: dict[str, Any] = json.loads(body)
         for device in data.values():
+            if isinstance(device, dict) and device.get("sn") in self._renamed:
+                device["sn"] = self._renamed[device["sn"]]
             if not isinstance(device, dict) or device.get("sn") not in self._micros:
                 continue
             joules, end = self._micros[device["sn"]]

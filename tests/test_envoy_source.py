@@ -213,6 +213,26 @@ def test_a_night_the_gateway_is_down_fails_and_the_next_night_fills_the_gap_exac
         assert days[2]["lifetime_energy"] == round((joules + 2 * JOULES_A_DAY) / 3600)
 
 
+def test_a_replaced_micro_starts_its_own_history_and_the_old_one_keeps_its_days(
+    tmp_path: Path, gateway: EnvoyEmulator
+) -> None:
+    config = write_config(tmp_path, gateway.host)
+    move_site(gateway, 0)
+    assert job(config)[0] == 0
+    move_site(gateway, 1)
+    new = "122399999999"
+    _joules, end = micros()[FAULTY]
+    gateway.replace_micro(FAULTY, new, lifetime_joules=90_000, end_date=end + DAY)
+    code, output = job(config)
+    assert code == 0, output
+    assert f"new serial {new}: its history starts today" in output
+    assert f"serial {FAULTY} has not reported since" in output
+    history = days_of(tmp_path)
+    assert len(history[FAULTY]) == 1  # kept, nothing invented for the day it was gone
+    (only_day,) = history[new].values()
+    assert only_day["daily_energy"] is None and only_day["lifetime_energy"] == 25
+
+
 @pytest.mark.parametrize("firmware", [TOKEN_NO_ENERGY, OLD])
 def test_firmware_without_per_micro_energy_records_nothing_and_says_what_to_do(
     tmp_path: Path, firmware: str
