@@ -15,7 +15,8 @@ from pathlib import Path
 
 import require_python  # noqa: F401  (first: a clear word on a too-old Python)
 from panel_tracker.app import schedule
-from panel_tracker.app.daily import run_daily_job
+from panel_tracker.app.daily import EnlightenSource, run_daily_job
+from panel_tracker.app.envoy_source import envoy_source
 from panel_tracker.app.sources import enlighten_client
 from panel_tracker.cli import (
     EXIT_FAILED,
@@ -27,7 +28,6 @@ from panel_tracker.cli import (
     say,
     setup_logging,
 )
-from panel_tracker.enlighten.client import EnlightenClient
 from panel_tracker.errors import PanelTrackerError
 from panel_tracker.notify import alert_secrets, ping_healthcheck
 from panel_tracker.settings import Config, default_config_path, expand_config_paths, load_config
@@ -92,11 +92,12 @@ def _sheets_client(config: Config) -> SheetsClient:
     return client
 
 
-def _enlighten_client(config: Config) -> EnlightenClient:
+def _reading_source(config: Config) -> EnlightenSource:
     # Built under the lock, with the tokens read there (a run that waited gets the new pair).
-    client = enlighten_client(config)
-    register_secrets(client.secrets)  # tokens issued during this run, too
-    return client
+    # "source": "envoy" reads the gateway on the home network; else the cloud (default).
+    source = envoy_source(config) or enlighten_client(config)
+    register_secrets(source.secrets)  # tokens issued during this run, too
+    return source
 
 
 def run_one_system(config_path: Path, args: argparse.Namespace) -> int:
@@ -105,7 +106,7 @@ def run_one_system(config_path: Path, args: argparse.Namespace) -> int:
     register_secrets(lambda: alert_secrets(config))
     try:
         run = run_daily_job(
-            config, _enlighten_client, push_sheet=not args.no_sheet, sheets_client=_sheets_client
+            config, _reading_source, push_sheet=not args.no_sheet, sheets_client=_sheets_client
         )
     except PanelTrackerError as exc:
         # The dead-man's switch hears about a failed night too, not only about silence.

@@ -210,6 +210,9 @@ class _Pending:
     lifetime_wh: int
     epoch: int
     day: date
+    # Added fields a source gives beside the energy (the gateway's DC volts, amps, temperature),
+    # copied into the day entry this reading settles; the original format ignores them.
+    extra: Mapping[str, float] = field(default_factory=dict)
 
 
 class DailyEnergyUpdate:
@@ -257,6 +260,7 @@ class DailyEnergyUpdate:
             lifetime_wh=lifetime,
             epoch=int(reading.last_report.timestamp()),
             day=reading.last_report.astimezone(self.tz).date(),
+            extra=dict(getattr(reading, "extra", None) or {}),
         )
         too_much = self._too_much(pending)
         return (None, too_much) if too_much else (pending, "")
@@ -334,8 +338,16 @@ class DailyEnergyUpdate:
             partial = self._is_partial(pending)  # judged by the days before this reading
             self._apply_one(pending, production, weights, result)
             self._mark(pending, partial, result)
+            self._keep_extra(pending)
         result.note_provisional()
         return result
+
+    def _keep_extra(self, reading: _Pending) -> None:
+        # The source's added fields (DC voltage, current, temperature) describe this reading:
+        # they go on its own day only, never on a day re-split from it.
+        entry = self.history.entry(reading.serial, _iso(reading.day))
+        if reading.extra and entry is not None and entry.get("last_report") == reading.epoch:
+            entry.update(reading.extra)
 
     # --- partial days -------------------------------------------------------------------
     def _mark(self, reading: _Pending, partial: bool, result: UpdateResult) -> None:

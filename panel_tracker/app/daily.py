@@ -23,6 +23,7 @@ from ..energy import DailyEnergyUpdate, Reading, UpdateResult
 from ..enlighten.gaps import GapSource, fetch_gap_data
 from ..enlighten.jwt import REFRESH_WARNING, jwt_expiry, relative, when
 from ..errors import ConfigError, PanelTrackerError
+from ..health.dc import dc_findings
 from ..health.thresholds import panel_watts_from_config
 from ..history import History, load_history, save_history
 from ..settings import TOKEN_KEYS, Config
@@ -193,6 +194,7 @@ def update_history(
     run.notes.extend(gap_data.notes)
     run.warnings.extend(gap_data.warnings)
     result = update.apply(gap_data.production, gap_data.exact)
+    run.notes.extend(dc_findings(history, result.day))  # the gateway's DC: fault or shade
     run.health = judge_panels(config, history)
     run.warnings.extend(run.health.warnings)
     _warn_if_refresh_token_expires_soon(config, history, run, now)
