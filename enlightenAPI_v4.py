@@ -21,8 +21,10 @@ Exit status: 0 done (check: nothing wrong); 1 failed (check: a problem found);
 2 usage or config error.
 """
 
-from __future__ import annotations
+# isort: off
+import require_python  # noqa: F401  (first, before requests: a clear word on a too-old Python)
 
+# isort: on
 import argparse
 import logging
 import os
@@ -35,7 +37,6 @@ from typing import Any
 
 import requests
 
-import require_python  # noqa: F401  (first: a clear word on a too-old Python)
 from panel_tracker.app.authorize import exchange, redirect_uri_of, setup_client
 from panel_tracker.app.check import Finding, check_setup, exit_status
 from panel_tracker.cli import (

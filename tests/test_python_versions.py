@@ -15,9 +15,7 @@ import pytest
 from tests.conftest import REPO
 
 PYENV = Path(os.environ.get("PYENV_ROOT", "/root/.pyenv")) / "versions"
-# 3.6 cannot parse `from __future__ import annotations` (enlightenAPI_v4.py has it until
-# the legacy class lands), so the floor of this check is 3.7.
-OLD_PYTHONS = sorted(PYENV.glob("3.[789].*/bin/python3"))
+OLD_PYTHONS = sorted(PYENV.glob("3.[6789].*/bin/python3"))
 SCRIPTS = [
     "run_inverter_daily_stats.py",
     "populate_google_sheet.py",
