@@ -14,8 +14,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,6 +34,7 @@ from sandbox.enlighten_emulator import EnlightenEmulator
 from sandbox.health_bench import main as health_bench
 from sandbox.sheets_bench import bench_sheet_calls
 from sandbox.site import SimulatedSite, SiteScenario
+from tests.support.builders import FakeReading, steady_history, steady_serial
 
 
 def _config(folder: Path, emulator: EnlightenEmulator, access: str, refresh: str) -> Path:
@@ -71,31 +71,6 @@ def enlighten_calls() -> list[tuple[str, int]]:
     return rows
 
 
-@dataclass(frozen=True)
-class _Reading:
-    serial: str
-    lifetime_wh: int
-    last_report: datetime
-
-
-def _built_history(panels: int, years: int) -> tuple[dict[str, Any], list[date]]:
-    """A history of ``panels`` x ``years`` (duplicates the test builders' shape: to be merged)."""
-    start = date(2016, 1, 1)
-    days = [start + timedelta(days=n) for n in range(365 * years)]
-    micros = {}
-    for p in range(panels):
-        lifetime, entries = 0, {}
-        for n, day in enumerate(days):
-            lifetime += 1500 + (p % 7)
-            entries[day.isoformat()] = {
-                "daily_energy": 1500 + (p % 7),
-                "lifetime_energy": lifetime,
-                "last_report": 1_451_000_000 + n,
-            }
-        micros[f"4820{p:08d}"] = entries
-    return {"micro_inverters": micros}, days
-
-
 def _timed(run: Callable[[], None], prepare: Callable[[], None], repeats: int) -> list[float]:
     times = []
     for _ in range(repeats):
@@ -109,7 +84,7 @@ def _timed(run: Callable[[], None], prepare: Callable[[], None], repeats: int) -
 def nightly_figures(panels: int, years: int, repeats: int) -> dict[str, Any]:
     """The whole nightly update against the floor and the original script's method, timed."""
     tz = ZoneInfo("America/Denver")
-    data, days = _built_history(panels, years)
+    data, days = steady_history(panels, years)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "inverter_daily_data-1.json"
         save_history(path, History(data))
@@ -117,9 +92,9 @@ def nightly_figures(panels: int, years: int, repeats: int) -> dict[str, Any]:
         pristine = path.read_bytes()
         next_day = days[-1] + timedelta(days=1)
         report = datetime(next_day.year, next_day.month, next_day.day, 18, tzinfo=tz)
-        serials = [f"4820{p:08d}" for p in range(panels)]
+        serials = [steady_serial(p) for p in range(panels)]
         readings = [
-            _Reading(s, (1500 + p % 7) * (len(days) + 1), report.astimezone(timezone.utc))
+            FakeReading(s, (1500 + p % 7) * (len(days) + 1), report.astimezone(timezone.utc))
             for p, s in enumerate(serials)
         ]
         settings = HealthSettings()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -12,16 +11,10 @@ from hypothesis import strategies as st
 
 from panel_tracker.energy import WRAP_WH, DailyEnergyUpdate, covering_span, split_exactly
 from panel_tracker.history import History
+from tests.support.builders import FakeReading, entry_of
 
 SYDNEY = ZoneInfo("Australia/Sydney")
 UTC = timezone.utc
-
-
-@dataclass(frozen=True)
-class FakeReading:
-    serial: str
-    lifetime_wh: int
-    last_report: datetime
 
 
 def evening(day: date, tz: ZoneInfo = SYDNEY, hour: int = 18) -> datetime:
@@ -282,10 +275,9 @@ def test_a_one_night_zero_that_comes_back_is_a_glitch_and_the_days_stay_right():
     )
     assert result.glitches == ["A"]
     assert [history.daily("A", day(n)) for n in (2, 3)] == [1500, 1500]  # 3000, not 74,000
-    assert history.entry("A", day(3))["lifetime_energy"] == 74_000
-    assert all(
-        history.daily("A", d) is None or history.daily("A", d) < 5000 for d in history.days_of("A")
-    )
+    assert entry_of(history, "A", day(3))["lifetime_energy"] == 74_000
+    recorded = [history.daily("A", d) for d in history.days_of("A")]
+    assert all(v is None or v < 5000 for v in recorded)
 
 
 def test_a_real_reset_stays_a_reset_the_next_night():

@@ -113,7 +113,7 @@ def test_original_token_pickle_and_spreadsheet_carry_over(tmp_path, enlighten, c
             out, err = capsys.readouterr()
             assert code == 0, err
             assert_no_secrets(
-                out + err, [API_KEY, CLIENT_SECRET, legacy.token, legacy.refresh_token]
+                out + err, [API_KEY, CLIENT_SECRET, str(legacy.token), str(legacy.refresh_token)]
             )
         assert sheets.values(sid, "'Panel Data-2025'!A1:Y") == old_rows  # untouched
         new_rows = sheets.values(sid, "'Panel Data-2026'!A3:Y")

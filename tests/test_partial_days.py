@@ -5,7 +5,6 @@ the next exactly: their sum equals the lifetime counter, each is within the spli
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -16,17 +15,11 @@ from panel_tracker.history import History
 from panel_tracker.settings import load_config
 from sandbox.site import SiteScenario
 from tests.conftest import write_config
+from tests.support.builders import FakeReading, entry_of, known
 
 SYDNEY = ZoneInfo("Australia/Sydney")
 UTC = timezone.utc
 D0 = date(2026, 3, 1)
-
-
-@dataclass(frozen=True)
-class FakeReading:
-    serial: str
-    lifetime_wh: int
-    last_report: datetime
 
 
 def at(n: int, hour: int, minute: int = 0) -> datetime:
@@ -62,7 +55,7 @@ def test_a_last_report_hours_before_the_usual_end_makes_the_day_provisional_then
     lifetime = usual_days(history)
     # at 04:00 the cellular gateway had uploaded only up to 13:00: 1,200 of the day's Wh
     _, result = apply(history, [FakeReading("A", lifetime + 1200, at(5, 13))], now=at(6, 4))
-    assert history.entry("A", iso(5))["provisional"] is True
+    assert entry_of(history, "A", iso(5))["provisional"] is True
     assert result.provisional == {"A": iso(5)}
     assert any("provisional: " + iso(5) in note for note in result.notes)
     # the next night's reading: day 5 truly made 2,000, day 6 made 2,200
@@ -72,9 +65,9 @@ def test_a_last_report_hours_before_the_usual_end_makes_the_day_provisional_then
     )
     assert span == (D0 + timedelta(days=5), D0 + timedelta(days=6))  # production fetched
     assert [history.daily("A", iso(n)) for n in (5, 6)] == [2000, 2200]
-    assert not history.entry("A", iso(5)).get("provisional")
+    assert not entry_of(history, "A", iso(5)).get("provisional")
     assert history.is_estimated("A", iso(5)) and history.is_estimated("A", iso(6))
-    assert not result.provisional and not history.entry("A", iso(6)).get("provisional")
+    assert not result.provisional and not entry_of(history, "A", iso(6)).get("provisional")
 
 
 def test_the_resplit_never_gives_the_provisional_day_less_than_it_had_made():
@@ -99,7 +92,7 @@ def test_a_usual_day_and_a_panel_without_history_of_its_own_are_not_provisional(
     history = History()
     lifetime = usual_days(history)
     _, result = apply(history, [FakeReading("A", lifetime + 2000, at(5, 18, 30))], now=at(6, 4))
-    assert not result.provisional and "provisional" not in history.entry("A", iso(5))
+    assert not result.provisional and "provisional" not in entry_of(history, "A", iso(5))
     # a new panel's second day: judged by the system's usual end (19:00)
     apply(history, [FakeReading("B", 10, at(5, 19))], now=at(6, 4))
     _, result = apply(history, [FakeReading("B", 900, at(6, 12))], now=at(7, 4))
@@ -126,14 +119,17 @@ def test_a_cellular_site_uploading_every_6_hours_keeps_the_days_exact(tmp_path, 
         assert any(note.startswith(f"provisional: {day}") for note in run.notes), run.notes
         days = [first + timedelta(days=k) for k in range(1, n)]  # complete days since
         for serial in history.serials():
-            assert history.entry(serial, day.isoformat())["provisional"] is True
-            recorded = [history.daily(serial, d.isoformat()) for d in days]
+            assert entry_of(history, serial, day.isoformat())["provisional"] is True
+            recorded = known([history.daily(serial, d.isoformat()) for d in days])
             truth = [site.truth_daily(serial, d) for d in days]
             so_far = site.truth_so_far(serial, day, now)
             # exact: the days since the first add up to what the panel made since
-            assert sum(recorded) + history.daily(serial, day.isoformat()) == sum(truth) + so_far
+            assert (
+                sum(recorded) + known([history.daily(serial, day.isoformat())])[0]
+                == sum(truth) + so_far
+            )
             if days:  # yesterday, re-split: no longer provisional, within the split's error
-                assert not history.entry(serial, days[-1].isoformat()).get("provisional")
+                assert not entry_of(history, serial, days[-1].isoformat()).get("provisional")
                 errors.append(abs(recorded[-1] - truth[-1]) / truth[-1])
     assert len(errors) == 7 * 24
     assert max(errors) < 0.05, max(errors)

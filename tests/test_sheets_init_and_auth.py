@@ -213,7 +213,7 @@ def test_token_pickle_of_the_original_script_is_migrated_once(
     assert migrated["refresh_token"] == legacy.refresh_token
     assert stat.S_IMODE((tmp_path / "token.json").stat().st_mode) == 0o600
     assert (tmp_path / "token.pickle").exists()  # the user's file is theirs to delete
-    assert_no_secrets(out + err, [legacy.token, *token_secrets(tmp_path)])
+    assert_no_secrets(out + err, [str(legacy.token), *token_secrets(tmp_path)])
     code, out, err = populate(path)
     assert code == 0
     assert "token.pickle" not in err  # once
