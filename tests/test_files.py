@@ -17,6 +17,7 @@ import pytest
 from panel_tracker.app.daily import run_daily_job
 from panel_tracker.app.sources import enlighten_client
 from panel_tracker.errors import DataFileError, LockHeldError
+from panel_tracker.history import History, load_history, save_history
 from panel_tracker.settings import load_config
 from panel_tracker.storage import (
     TEMP_SUFFIX,
@@ -65,7 +66,8 @@ def test_kill_9_while_saving_leaves_an_old_or_new_file_never_a_broken_one(tmp_pa
         data = json.loads(target.read_text())  # parses: never half-written
         assert len(data["micro_inverters"]) == 400
         seen.add(data["generation"])
-    leftovers = [p.name for p in tmp_path.iterdir() if p.name != target.name]
+    mark = f".{target.name}.checked"  # the mark of the content last checked (see history.py)
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name not in (target.name, mark)]
     # A temp file may survive a kill -9, but it is never the history itself.
     assert all(name.startswith(".") and name.endswith(".tmp") for name in leftovers)
 
@@ -281,3 +283,16 @@ def test_a_temp_file_of_this_runs_own_time_is_left_alone(tmp_path):
     assert clean_stale_temp_files([target], older_than=time.time() - 60) == []
     assert fresh.exists()
     assert clean_stale_temp_files([target], older_than=time.time() + 1) == [fresh]
+
+
+def test_a_history_edited_after_the_tool_saved_it_is_checked_again(tmp_path):
+    path = tmp_path / "inverter_daily_data-1.json"
+    entry = {"daily_energy": 1500, "lifetime_energy": 9000, "last_report": 1_700_000_000}
+    save_history(path, History({"micro_inverters": {"A": {"2026-05-30": entry}}}))
+    assert load_history(path).daily("A", "2026-05-30") == 1500  # unchanged: not re-checked
+    # the same length, one value changed by hand: the mark no longer fits, the entry is named
+    path.write_bytes(path.read_bytes().replace(b'"daily_energy":1500', b'"daily_energy":"15"'))
+    with pytest.raises(DataFileError, match=r"serial A, day '2026-05-30': daily_energy"):
+        load_history(path)
+    mark = tmp_path / ".inverter_daily_data-1.json.checked"
+    assert mark.read_text().startswith("checks 1 sha256 ")  # the version of the checks, too
