@@ -18,6 +18,7 @@ from pathlib import Path
 import require_python  # noqa: F401  (first: a clear word on a too-old Python)
 from panel_tracker.app import schedule
 from panel_tracker.app.daily import run_daily_job
+from panel_tracker.app.health_step import alert_settings
 from panel_tracker.cli import (
     EXIT_FAILED,
     EXIT_OK,
@@ -96,7 +97,8 @@ def _sheets_client(config: Config) -> SheetsClient:
 def run_one_system(config_path: Path, args: argparse.Namespace) -> int:
     config = load_config(config_path)
     register_secrets(config.secrets)
-    register_secrets(lambda: alert_secrets(config))
+    alerts = alert_settings(config)
+    register_secrets(lambda: alert_secrets(alerts))
     try:
         client = EnlightenClient.from_config(config)
         register_secrets(client.secrets)  # tokens issued during this run, too
@@ -105,13 +107,15 @@ def run_one_system(config_path: Path, args: argparse.Namespace) -> int:
         )
     except PanelTrackerError as exc:
         # The dead-man's switch hears about a failed night too, not only about silence.
-        ping_healthcheck(config, success=False, message=str(exc))
+        ping_healthcheck(alert_settings(config), success=False, message=str(exc))
         raise
     for line in run.summary_lines():
         say(line, show=not args.quiet or line.startswith("  warning"))
     for failure in run.failures:
         say(f"error: {failure}", err=True)
-    ping_healthcheck(config, success=not run.failures, message="\n".join(run.summary_lines()))
+    ping_healthcheck(
+        alert_settings(config), success=not run.failures, message="\n".join(run.summary_lines())
+    )
     return EXIT_FAILED if run.failures else EXIT_OK
 
 
