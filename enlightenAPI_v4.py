@@ -20,7 +20,7 @@ from pathlib import Path
 
 import require_python  # noqa: F401  (first: a clear word on a too-old Python)
 from panel_tracker.app.authorize import exchange, redirect_uri_of, setup_client
-from panel_tracker.app.check import Finding, check_setup, exit_status
+from panel_tracker.app.check import check_setup
 from panel_tracker.cli import (
     EXIT_OK,
     add_common_arguments,
@@ -46,6 +46,7 @@ from panel_tracker.enlighten.client import (
 )
 from panel_tracker.enlighten.jwt import relative, when
 from panel_tracker.errors import UsageError
+from panel_tracker.findings import Finding, exit_status
 from panel_tracker.redaction import redact
 from panel_tracker.settings import Config, default_config_path, read_config
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import require_python  # noqa: F401  (first: a clear word on a too-old Python)
 from panel_tracker.app import schedule
-from panel_tracker.app.daily import run_daily_job
+from panel_tracker.app.daily import run_daily_job, sheets_client
 from panel_tracker.app.health_step import alert_settings
 from panel_tracker.cli import (
     EXIT_FAILED,
@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _sheets_client(config: Config) -> SheetsClient:
     # No interactive Google authorization here: cron has nobody to open the address.
-    client = SheetsClient.from_config(config)
+    client = sheets_client(config)
     register_secrets(client.secrets)
     return client
 

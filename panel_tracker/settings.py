@@ -26,6 +26,7 @@ from .errors import ConfigError, DataFileError
 from .health.thresholds import HealthSettings, PanelWatts
 from .notify import DEFAULT_TIMEOUT as DEFAULT_ALERT_TIMEOUT
 from .notify import AlertSettings
+from .sheets.auth import DEFAULT_OAUTH_PORT, LEGACY_PICKLE_FILE, CredentialFiles, GoogleAccess
 from .storage import SECRET_FILE_MODE, atomic_write_json
 
 logger = logging.getLogger(__name__)
@@ -132,11 +133,19 @@ class Config:
 
     @property
     def http_timeout(self) -> float:
-        return self.settings.http_timeout
+        """As checked by ``load_config``; a config being set up (not yet checked: ``check``
+        reports a bad value) gets the default for a value that is not a positive number."""
+        return self._lenient_seconds("http_timeout_seconds", 30.0, above=True)
 
     @property
     def lock_wait_seconds(self) -> float:
-        return self.settings.lock_wait_seconds
+        return self._lenient_seconds("lock_wait_seconds", 10.0, above=False)
+
+    def _lenient_seconds(self, key: str, default: float, *, above: bool) -> float:
+        try:
+            return _Reader(self.path, self.raw).number(key, default, minimum=0, above=above)
+        except ConfigError:
+            return default
 
     # --- paths ------------------------------------------------------------------------
     def resolve(self, value: str | os.PathLike[str]) -> Path:
@@ -202,6 +211,7 @@ class Config:
         on_disk[key] = value
         atomic_write_json(self.path, on_disk, mode=SECRET_FILE_MODE, indent=4)
         self.raw = on_disk
+        self._settings = None  # parsed again from what is now on disk
 
 
 def expand_config_paths(paths: list[Path]) -> list[Path]:
@@ -287,7 +297,6 @@ def load_config(path: Path) -> Config:
 
 DEFAULT_TOKEN_FILE = "token.json"  # noqa: S105 (a file name, not a secret)
 DEFAULT_CLIENT_SECRETS_FILE = "credentials.json"
-DEFAULT_OAUTH_PORT = 8080
 DEFAULT_HEAL_DAYS = 31
 DEFAULT_REPORT_DAYS = 30
 
@@ -300,12 +309,8 @@ class SheetsSettings:
 
     spreadsheet_id: str | None
     api_url: str | None
-    token_uri: str | None
-    service_account_file: Path | None
-    token_file: Path
-    client_secrets_file: Path
-    oauth_port: int
     heal_days: int
+    google: GoogleAccess
 
 
 @dataclass(frozen=True, slots=True)
@@ -475,6 +480,7 @@ def parse_settings(path: Path, raw: Mapping[str, Any]) -> Settings:
     api_url = read.string("api_url") or DEFAULT_API_URL
     if not api_url.startswith(("https://", "http://")):
         raise read.bad("api_url", api_url, 'a web address like "https://api.enphaseenergy.com/"')
+    http_timeout = read.number("http_timeout_seconds", 30, minimum=0, above=True)
     return Settings(
         path=path,
         name=name or f"system {system_id}",
@@ -483,9 +489,9 @@ def parse_settings(path: Path, raw: Mapping[str, Any]) -> Settings:
         redirect_uri=read.string("redirect_uri"),
         timezone=zone,
         data_dir=read.path_value("data_dir", "data") or path.parent / "data",
-        http_timeout=read.number("http_timeout_seconds", 30, minimum=0, above=True),
+        http_timeout=http_timeout,
         lock_wait_seconds=read.number("lock_wait_seconds", 10, minimum=0, above=False),
-        sheets=_sheets(read),
+        sheets=_sheets(read, http_timeout),
         health=_health(read),
         panel_watts=_panel_watts(read),
         report=ReportSettings(
@@ -515,18 +521,27 @@ def _system_id(read: _Reader) -> str:
     return text
 
 
-def _sheets(read: _Reader) -> SheetsSettings:
+def _sheets(read: _Reader, timeout: float) -> SheetsSettings:
+    folder = read.path.parent
+    files = CredentialFiles(
+        service_account=read.path_value("google_service_account_file"),
+        token=read.path_value("google_token_file") or folder / DEFAULT_TOKEN_FILE,
+        legacy_pickle=folder / LEGACY_PICKLE_FILE,
+        client_secrets=(
+            read.path_value("google_client_secrets_file") or folder / DEFAULT_CLIENT_SECRETS_FILE
+        ),
+    )
     return SheetsSettings(
         spreadsheet_id=read.string("spreadsheet_id"),
         api_url=read.string("sheets_api_url"),
-        token_uri=read.string("google_token_uri"),
-        service_account_file=read.path_value("google_service_account_file"),
-        token_file=read.path_value("google_token_file", DEFAULT_TOKEN_FILE) or Path(),
-        client_secrets_file=(
-            read.path_value("google_client_secrets_file", DEFAULT_CLIENT_SECRETS_FILE) or Path()
-        ),
-        oauth_port=read.whole("google_oauth_port", DEFAULT_OAUTH_PORT, low=1, high=65535),
         heal_days=read.whole("sheet_heal_days", DEFAULT_HEAL_DAYS, low=1),
+        google=GoogleAccess(
+            files=files,
+            config_path=read.path,
+            timeout=timeout,
+            token_uri=read.string("google_token_uri"),
+            oauth_port=read.whole("google_oauth_port", DEFAULT_OAUTH_PORT, low=1, high=65535),
+        ),
     )
 
 

@@ -42,7 +42,7 @@ def setup_client(config: Config, **overrides: Any) -> EnlightenClient:
         setup: dict[str, Any] = {
             "system_id": "",
             "access_token_expires_at": None,
-            "timeout": _number_setting(config, "http_timeout_seconds", 30.0),
+            "timeout": config.http_timeout,
         }
         overrides = {**setup, **overrides}
     return EnlightenClient.from_config(config, **overrides)
@@ -57,16 +57,8 @@ def system_lock(config: Config) -> Iterator[None]:
     if valid_system_id(config) is None:
         yield
         return
-    wait = _number_setting(config, "lock_wait_seconds", 10.0)
-    with run_lock(config.lock_path, wait_seconds=wait):
+    with run_lock(config.lock_path, wait_seconds=config.lock_wait_seconds):
         yield
-
-
-def _number_setting(config: Config, key: str, default: float) -> float:
-    try:
-        return float(config.raw.get(key, default))
-    except (TypeError, ValueError):
-        return default
 
 
 def redirect_uri_of(config: Config, override: str | None = None) -> str:

@@ -9,12 +9,10 @@ no tokens is loaded anyway, so the check can say everything that is missing in o
 
 from __future__ import annotations
 
-import enum
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,10 +26,13 @@ from ..enlighten.client import (
     SystemInfo,
 )
 from ..enlighten.jwt import REFRESH_WARNING, jwt_expiry, relative, when
-from ..errors import DataFileError, LockHeldError, PanelTrackerError
+from ..errors import ConfigError, DataFileError, LockHeldError, PanelTrackerError
+from ..findings import Finding
 from ..history import load_history
 from ..settings import Config
+from ..sheets import check as sheets_check
 from .authorize import APP_KEYS, setup_client, system_lock, valid_system_id
+from .daily import sheets_client
 
 logger = logging.getLogger(__name__)
 
@@ -41,57 +42,13 @@ APPLICATIONS_PAGE = "https://developer-v4.enphase.com/admin/applications"
 # A refresh token closer to its end than this needs attention before the user is locked out.
 
 
-class Status(enum.Enum):
-    OK = "ok"
-    PROBLEM = "PROBLEM"
-    SKIPPED = "skipped"
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One line of the check: fine, a problem with its fix, or a check that could not run.
-
-    ``config_unusable`` marks a problem in the config itself (exit status 2).
-    """
-
-    status: Status
-    what: str
-    fix: str = ""
-    config_unusable: bool = False
-
-    @classmethod
-    def good(cls, what: str) -> Finding:
-        return cls(Status.OK, what)
-
-    @classmethod
-    def problem(cls, what: str, fix: str, *, config_unusable: bool = False) -> Finding:
-        return cls(Status.PROBLEM, what, fix, config_unusable)
-
-    @classmethod
-    def skipped(cls, what: str) -> Finding:
-        return cls(Status.SKIPPED, what)
-
-    @property
-    def ok(self) -> bool:
-        return self.status is not Status.PROBLEM
-
-    def line(self) -> str:
-        text = f"{self.status.value:<8}{self.what}"
-        return f"{text} -> {self.fix}" if self.fix else text
-
-
-def exit_status(findings: Sequence[Finding]) -> int:
-    """0 when nothing is wrong, 2 when the config itself is unusable, else 1."""
-    if any(f.config_unusable for f in findings if not f.ok):
-        return 2
-    return 1 if any(not f.ok for f in findings) else 0
-
-
 # --- the config ---------------------------------------------------------------------------
 def check_config(config: Config) -> list[Finding]:
     """Keys present and not placeholders, numbers that are numbers, paths that can be used."""
     findings = [_check_app_keys(config), _check_system_id(config), _check_api_url(config)]
     findings += _check_options(config)
+    if all(f.ok for f in findings):  # else those come first; the next check says the rest
+        findings += _check_settings(config)
     findings += _check_file_mode(config.path)
     findings += _check_data(config)
     return findings
@@ -168,6 +125,16 @@ def _check_options(config: Config) -> list[Finding]:
                 )
             )
     return findings
+
+
+def _check_settings(config: Config) -> list[Finding]:
+    """Every other key, as the daily job reads it (its ``error:`` line, as a finding)."""
+    try:
+        config.settings  # noqa: B018 - parsing is the check
+    except ConfigError as exc:
+        fix = exc.hint or "fix it in the config"
+        return [Finding.problem(exc.message, fix, config_unusable=True)]
+    return []
 
 
 def _check_file_mode(path: Path) -> list[Finding]:
@@ -365,7 +332,7 @@ def _describe(system: SystemInfo) -> str:
 
 
 def _api_problem(exc: EnlightenError) -> Finding:
-    message = str(exc)
+    message = exc.message  # its own advice, if any, is in exc.hint
     if isinstance(exc, AuthError) and exc.refresh_failed:
         return Finding.problem(
             "Enlighten refused the refresh token (expired or revoked)",
@@ -379,25 +346,20 @@ def _api_problem(exc: EnlightenError) -> Finding:
         )
     if isinstance(exc, AuthError):
         return Finding.problem(
-            f"Enlighten refused the credentials ({_head(message)})",
+            f"Enlighten refused the credentials ({message})",
             "check that app_api_key belongs to the same application as app_client_id; "
             f"else run: {AUTHORIZE_COMMAND}",
         )
     if isinstance(exc, NetworkError):
         return Finding.problem(
-            f"cannot reach Enlighten ({_head(message)})", "check the network and api_url"
+            f"cannot reach Enlighten ({message})", "check the network and api_url"
         )
     if isinstance(exc, RateLimitError):
         return Finding.problem(
-            f"Enlighten's API quota is used up ({_head(message)})",
+            f"Enlighten's API quota is used up ({message})",
             "wait for the quota to reset, then run check again",
         )
-    return Finding.problem(f"the Enlighten API failed ({_head(message)})", "run check again later")
-
-
-def _head(message: str) -> str:
-    """The part of an exception message before its own advice."""
-    return message.split("): ", 1)[0] + (")" if "): " in message else "")
+    return Finding.problem(f"the Enlighten API failed ({message})", "run check again later")
 
 
 # --- the Google Sheet -----------------------------------------------------------------------
@@ -405,10 +367,17 @@ SheetCheck = Callable[[Config], list[Finding]]
 
 
 def check_sheet(config: Config) -> list[Finding]:
-    """``sheets_check.check_sheet``, imported only when asked: it brings the Sheets code."""
-    from ..sheets.check import check_sheet as check  # noqa: PLC0415 - it imports this module
-
-    return check(config)
+    """The spreadsheet answers, has its layout, and a column for every recent panel."""
+    try:
+        settings = config.settings
+    except ConfigError as exc:
+        return [Finding.skipped(f"Google Sheet not checked: {exc.message}")]
+    return sheets_check.check_sheet(
+        settings.sheets.spreadsheet_id,
+        settings.history_path,
+        # A person is waiting: one retry, not the daily job's patient four.
+        lambda: sheets_client(config, num_retries=1),
+    )
 
 
 # --- everything, in order -------------------------------------------------------------------

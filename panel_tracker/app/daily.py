@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..energy import DailyEnergyUpdate, Reading, UpdateResult
@@ -24,8 +24,9 @@ from ..enlighten.jwt import REFRESH_WARNING, jwt_expiry, relative, when
 from ..errors import ConfigError, PanelTrackerError
 from ..history import History, load_history, save_history
 from ..settings import Config
-from ..sheets.push import push_history, sheets_configured
-from ..sheets.transport import SheetsClient
+from ..sheets.auth import ShowUrl, load_credentials
+from ..sheets.push import SheetTarget, push_history
+from ..sheets.transport import SheetsClient, open_client
 from ..storage import run_lock
 from .health_step import HealthOutcome, announce, judge_panels, system_alert
 
@@ -191,12 +192,40 @@ def update_history(
 SheetsClientFactory = Callable[[Config], SheetsClient]
 
 
+def sheets_client(
+    config: Config,
+    *,
+    show_authorization_url: ShowUrl | None = None,
+    credentials: Any | None = None,
+    **options: Any,
+) -> SheetsClient:
+    """The Sheets client of this config: credentials (``sheets.auth``) and one service."""
+    settings = config.settings
+    if credentials is None:
+        google = settings.sheets.google
+        credentials = load_credentials(google, show_authorization_url=show_authorization_url)
+    return open_client(
+        credentials, timeout=settings.http_timeout, api_url=settings.sheets.api_url, **options
+    )
+
+
+def sheet_target(config: Config) -> SheetTarget:
+    """The spreadsheet this config pushes to, and the tool's notes about it."""
+    settings = config.settings
+    return SheetTarget(
+        spreadsheet_id=settings.sheets.spreadsheet_id,
+        state_file=settings.data_dir / f"google_sheet-{settings.system_id}.json",
+        config_path=config.path,
+        heal_days=settings.sheets.heal_days,
+    )
+
+
 def run_daily_job(
     config: Config,
     source: EnlightenSource,
     *,
     push_sheet: bool = True,
-    sheets_client: SheetsClientFactory = SheetsClient.from_config,
+    sheets_client: SheetsClientFactory = sheets_client,
 ) -> DailyRun:
     """The whole job under the system's lock.
 
@@ -225,14 +254,15 @@ def _push_sheet(
     if not enabled:
         run.notes.append("Google Sheet: skipped (--no-sheet)")
         return
-    if not sheets_configured(config):
+    target = sheet_target(config)
+    if target.spreadsheet_id is None:
         run.notes.append(
             "Google Sheet: not configured (set spreadsheet_id, or run "
             "populate_google_sheet.py --init; see README)"
         )
         return
     try:
-        result = push_history(config, history, service=sheets_client(config))
+        result = push_history(target, history, service=sheets_client(config))
     except PanelTrackerError as exc:
         # The history is saved; the next run writes every day the sheet lacks.
         run.failures.append(
