@@ -473,6 +473,11 @@ def parse_settings(path: Path, raw: Mapping[str, Any]) -> Settings:
             ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError):
             raise read.bad("timezone", zone, 'an IANA time zone like "America/Denver"') from None
+    expires = raw.get("access_token_expires_at")
+    if expires is not None and (
+        isinstance(expires, bool) or not isinstance(expires, int | float | str)
+    ):
+        raise read.bad("access_token_expires_at", expires, "epoch seconds or an ISO time")
     data_dir = raw.get("data_dir")
     if data_dir is not None and not isinstance(data_dir, str):
         raise read.bad("data_dir", data_dir, "a folder path (a string)")
