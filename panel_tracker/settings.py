@@ -392,6 +392,14 @@ KNOWN_KEYS = frozenset(
 _KINDS = ((list, "a list"), (dict, "an object"))
 
 
+class SettingError(ConfigError):
+    """One key of the config holds a bad value; ``key`` names it (``alerts.smtp.port``)."""
+
+    def __init__(self, message: str, *, key: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.key = key
+
+
 def _kind(value: Any) -> str:
     """A value as an error line quotes it: short, JSON's words."""
     if value is None or isinstance(value, bool):
@@ -411,10 +419,12 @@ class _Reader:
         self.raw = raw
         self.prefix = prefix
 
-    def bad(self, key: str, value: Any, wants: str) -> ConfigError:
-        return ConfigError(
-            f"{self.path}: {self.prefix}{key} is {_kind(value)}, it must be {wants}",
-            hint=f"fix {self.prefix}{key} in the config, or remove it for the default",
+    def bad(self, key: str, value: Any, wants: str) -> SettingError:
+        name = f"{self.prefix}{key}"
+        return SettingError(
+            f"{self.path}: {name} is {_kind(value)}, it must be {wants}",
+            key=name,
+            hint=f"fix {name} in the config, or remove it for the default",
         )
 
     def string(self, key: str) -> str | None:
@@ -506,6 +516,27 @@ def parse_settings(path: Path, raw: Mapping[str, Any]) -> Settings:
         ),
         alerts=_alerts(read),
     )
+
+
+def config_problems(
+    path: Path, raw: Mapping[str, Any], *, skip: frozenset[str] = frozenset()
+) -> list[ConfigError]:
+    """Every bad key at once but those in ``skip``, each as ``parse_settings`` words it (for
+    ``check``, which reports a missing or bad ``system_id`` in its own words)."""
+    problems: list[ConfigError] = []
+    try:
+        base = {"system_id": _system_id(_Reader(path, raw))}
+    except ConfigError as exc:
+        if "system_id" not in skip:
+            problems.append(exc)
+        base = {"system_id": "1"}
+    for key in sorted(KNOWN_KEYS - {"system_id"} - skip):
+        if key in raw:
+            try:
+                parse_settings(path, {**base, key: raw[key]})
+            except ConfigError as exc:
+                problems.append(exc)
+    return problems
 
 
 def _system_id(read: _Reader) -> str:

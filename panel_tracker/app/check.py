@@ -15,7 +15,6 @@ import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..enlighten.client import (
     AuthError,
@@ -29,7 +28,7 @@ from ..enlighten.jwt import REFRESH_WARNING, jwt_expiry, relative, when
 from ..errors import ConfigError, DataFileError, LockHeldError, PanelTrackerError
 from ..findings import Finding
 from ..history import load_history
-from ..settings import Config
+from ..settings import Config, config_problems
 from ..sheets import check as sheets_check
 from .authorize import APP_KEYS, setup_client, system_lock, valid_system_id
 from .daily import sheets_client
@@ -47,8 +46,6 @@ def check_config(config: Config) -> list[Finding]:
     """Keys present and not placeholders, numbers that are numbers, paths that can be used."""
     findings = [_check_app_keys(config), _check_system_id(config), _check_api_url(config)]
     findings += _check_options(config)
-    if all(f.ok for f in findings):  # else those come first; the next check says the rest
-        findings += _check_settings(config)
     findings += _check_file_mode(config.path)
     findings += _check_data(config)
     return findings
@@ -95,46 +92,12 @@ def _check_api_url(config: Config) -> Finding:
 
 
 def _check_options(config: Config) -> list[Finding]:
-    findings: list[Finding] = []
-    for key in ("http_timeout_seconds", "lock_wait_seconds"):
-        if key not in config.raw:
-            continue
-        value = config.raw[key]
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            number = -1.0
-        if isinstance(value, bool) or not number > 0:
-            findings.append(
-                Finding.problem(
-                    f"{key} must be a positive number of seconds, not {value!r}",
-                    f"fix {key} in the config or remove it for the default",
-                    config_unusable=True,
-                )
-            )
-    zone = config.get_str("timezone")
-    if zone is not None:
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            findings.append(
-                Finding.problem(
-                    f"unknown timezone {zone!r}",
-                    'use an IANA name like "America/Denver", or remove the key',
-                    config_unusable=True,
-                )
-            )
-    return findings
-
-
-def _check_settings(config: Config) -> list[Finding]:
-    """Every other key, as the daily job reads it (its ``error:`` line, as a finding)."""
-    try:
-        config.settings  # noqa: B018 - parsing is the check
-    except ConfigError as exc:
-        fix = exc.hint or "fix it in the config"
-        return [Finding.problem(exc.message, fix, config_unusable=True)]
-    return []
+    """Every other key, as the daily job reads it: each bad one with the settings' own fix."""
+    problems = config_problems(config.path, config.raw, skip=frozenset({"system_id", "api_url"}))
+    return [
+        Finding.problem(exc.message, exc.hint or "fix it in the config", config_unusable=True)
+        for exc in problems
+    ]
 
 
 def _check_file_mode(path: Path) -> list[Finding]:
