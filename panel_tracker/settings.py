@@ -92,8 +92,30 @@ class Config:
             return None
         return str(value)
 
+    def missing(self, *keys: str) -> list[str]:
+        """Those of ``keys`` absent, empty or still the template's placeholder."""
+        return [key for key in keys if self.get_str(key) is None]
+
+    @property
+    def given_system_id(self) -> str | None:
+        """``system_id`` as written (set-up and ``check`` read a config not yet checked)."""
+        value = self.get_str("system_id")
+        return value.strip() if value is not None else None
+
+    @property
+    def given_name(self) -> str | None:
+        return self.get_str("name")
+
+    @property
+    def redirect_uri(self) -> str | None:
+        return self.get_str("redirect_uri")
+
+    def problems(self, *, skip: frozenset[str] = frozenset()) -> list[ConfigError]:
+        """Every bad key at once (see ``config_problems``)."""
+        return config_problems(self.path, self.raw, skip=skip)
+
     def require(self, *keys: str) -> None:
-        missing = [key for key in keys if self.get_str(key) is None]
+        missing = self.missing(*keys)
         if missing:
             raise ConfigError(
                 f"{self.path}: set {', '.join(missing)} (see README: 'Connect your system')"

@@ -31,7 +31,7 @@ APP_KEYS = ("app_api_key", "app_client_id", "app_client_secret")
 
 
 def valid_system_id(config: Config) -> str | None:
-    value = config.get_str("system_id")
+    value = config.given_system_id
     return value.strip() if value is not None and value.strip().isdigit() else None
 
 
@@ -63,7 +63,7 @@ def system_lock(config: Config) -> Iterator[None]:
 
 def redirect_uri_of(config: Config, override: str | None = None) -> str:
     """The ``--redirect-uri``, else the config's ``redirect_uri``, else Enphase's page."""
-    return override or config.get_str("redirect_uri") or DEFAULT_REDIRECT_URI
+    return override or config.redirect_uri or DEFAULT_REDIRECT_URI
 
 
 def code_from(text: str) -> str:

@@ -28,7 +28,7 @@ from ..enlighten.jwt import REFRESH_WARNING, jwt_expiry, relative, when
 from ..errors import ConfigError, DataFileError, LockHeldError, PanelTrackerError
 from ..findings import Finding
 from ..history import load_history
-from ..settings import Config, config_problems
+from ..settings import Config
 from ..sheets import check as sheets_check
 from .authorize import APP_KEYS, setup_client, system_lock, valid_system_id
 from .daily import sheets_client
@@ -52,7 +52,7 @@ def check_config(config: Config) -> list[Finding]:
 
 
 def _check_app_keys(config: Config) -> Finding:
-    missing = [key for key in APP_KEYS if config.get_str(key) is None]
+    missing = config.missing(*APP_KEYS)
     if missing:
         return Finding.problem(
             f"not set in the config: {', '.join(missing)}",
@@ -63,7 +63,7 @@ def _check_app_keys(config: Config) -> Finding:
 
 
 def _check_system_id(config: Config) -> Finding:
-    value = config.get_str("system_id")
+    value = config.given_system_id
     if value is None:
         return Finding.problem(
             "system_id is not set",
@@ -77,7 +77,7 @@ def _check_system_id(config: Config) -> Finding:
             "set it to the number in the Enlighten web address",
             config_unusable=True,
         )
-    return Finding.good(f"system_id {value.strip()} ({config.get_str('name') or 'no name set'})")
+    return Finding.good(f"system_id {value.strip()} ({config.given_name or 'no name set'})")
 
 
 def _check_api_url(config: Config) -> Finding:
@@ -93,7 +93,7 @@ def _check_api_url(config: Config) -> Finding:
 
 def _check_options(config: Config) -> list[Finding]:
     """Every other key, as the daily job reads it: each bad one with the settings' own fix."""
-    problems = config_problems(config.path, config.raw, skip=frozenset({"system_id", "api_url"}))
+    problems = config.problems(skip=frozenset({"system_id", "api_url"}))
     return [
         Finding.problem(exc.message, exc.hint or "fix it in the config", config_unusable=True)
         for exc in problems
@@ -373,7 +373,7 @@ def _check_api(
     config: Config, make_client: Callable[[Config], EnlightenClient], now: datetime
 ) -> tuple[list[Finding], bool]:
     """The Enlighten findings, and whether the calls renewed (and saved) the token pair."""
-    if any(config.get_str(key) is None for key in APP_KEYS):
+    if config.missing(*APP_KEYS):
         return [
             Finding.skipped("Enlighten API not called: the application keys are missing")
         ], False

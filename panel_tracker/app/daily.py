@@ -237,7 +237,7 @@ def run_daily_job(
         run.notes.append(f"history: {config.history_path}")
         _push_sheet(config, history, run, enabled=push_sheet, sheets_client=sheets_client)
         run.warnings.extend(announce(config, history, run.health, system_name=config.name))
-        report_dir = config.path_setting("report_dir")
+        report_dir = config.settings.report.report_dir
         if report_dir is not None:
             run.notes.append(f"report: {report_dir / 'index.html'}")
     return run
