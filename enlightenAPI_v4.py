@@ -38,7 +38,7 @@ from typing import Any
 import requests
 
 from panel_tracker.app.authorize import exchange, redirect_uri_of, setup_client
-from panel_tracker.app.check import Finding, check_setup, exit_status
+from panel_tracker.app.check import check_setup
 from panel_tracker.cli import (
     EXIT_OK,
     add_common_arguments,
@@ -52,6 +52,7 @@ from panel_tracker.enlighten.errors import AUTHORIZE_HINT, AuthError
 from panel_tracker.enlighten.jwt import relative, when
 from panel_tracker.enlighten.models import TokenPair
 from panel_tracker.errors import ConfigError, DataFileError, UsageError
+from panel_tracker.findings import Finding, exit_status
 from panel_tracker.redaction import redact
 from panel_tracker.settings import Config, default_config_path, read_config
 from panel_tracker.storage import SECRET_FILE_MODE, atomic_write_json, read_json

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import require_python  # noqa: F401  (first: a clear word on a too-old Python)
+from panel_tracker.app.health_step import report_options
 from panel_tracker.cli import (
     EXIT_OK,
     add_common_arguments,
@@ -20,7 +21,7 @@ from panel_tracker.cli import (
     setup_logging,
 )
 from panel_tracker.errors import PanelTrackerError, UsageError
-from panel_tracker.health.assess import HealthSettings, assess, panel_watts_from_config
+from panel_tracker.health.assess import assess
 from panel_tracker.history import load_history
 from panel_tracker.report.page import DEFAULT_REPORT_DAYS, write_report
 from panel_tracker.settings import default_config_path, load_config
@@ -57,17 +58,19 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError("--days must be 1 or more")
         config = load_config(args.config or default_config_path(SCRIPT_DIR))
         register_secrets(config.secrets)
-        settings = HealthSettings.from_config(config)
-        panel_watts = panel_watts_from_config(config)
+        settings = config.settings
         if not config.history_path.exists():
             raise PanelTrackerError(
                 f"no history at {config.history_path} yet; run run_inverter_daily_stats.py first"
             )
         history = load_history(config.history_path)
-        report = assess(history, settings, panel_watts=panel_watts)
-        out_dir = args.out.expanduser() if args.out else config.path_setting("report_dir", "report")
-        assert out_dir is not None  # a default is given
-        index = write_report(history, report, config, out_dir, days=args.days)
+        report = assess(history, settings.health, panel_watts=settings.panel_watts)
+        out_dir = (
+            args.out.expanduser()
+            if args.out
+            else (settings.report.report_dir or config.resolve("report"))
+        )
+        index = write_report(history, report, report_options(config), out_dir, days=args.days)
         if not args.quiet:
             for line in report.summary_lines():
                 print(line)

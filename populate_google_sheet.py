@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 
 import require_python  # noqa: F401  (first: a clear word on a too-old Python)
+from panel_tracker.app.daily import sheet_target, sheets_client
 from panel_tracker.cli import (
     EXIT_OK,
     add_common_arguments,
@@ -27,9 +28,8 @@ from panel_tracker.cli import (
 from panel_tracker.errors import UsageError
 from panel_tracker.history import History, load_history
 from panel_tracker.settings import Config, default_config_path, load_config
-from panel_tracker.sheets.auth import DEFAULT_OAUTH_PORT
 from panel_tracker.sheets.layout import create_spreadsheet, lay_out_spreadsheet
-from panel_tracker.sheets.push import PushResult, push_history, sheets_configured
+from panel_tracker.sheets.push import PushResult, push_history
 from panel_tracker.sheets.transport import SheetsClient
 from panel_tracker.storage import run_lock
 
@@ -87,16 +87,17 @@ def main(argv: list[str] | None = None) -> int:
                 raise UsageError(
                     f"the history has no day {args.date} (it has {_span(history)}); nothing to push"
                 )
-            if not args.init and not sheets_configured(config):
+            if not args.init and config.settings.sheets.spreadsheet_id is None:
                 raise UsageError(
-                    f"{config.path}: spreadsheet_id is not set; set it, or run "
-                    "populate_google_sheet.py --init to create a spreadsheet"
+                    f"{config.path}: spreadsheet_id is not set",
+                    hint="set it, or run populate_google_sheet.py --init to create a spreadsheet",
                 )
             clients.append(_client(config))
             client = clients[0]
             if args.init:
                 _init(config, history, client, quiet=args.quiet)
-            result = push_history(config, history, only_date=args.date, service=client)
+            target = sheet_target(config)  # after --init: it may have saved a new spreadsheet_id
+            result = push_history(target, history, only_date=args.date, service=client)
             _print_push(result, quiet=args.quiet)
         return EXIT_OK
 
@@ -105,9 +106,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _client(config: Config) -> SheetsClient:
     # Only a person at a terminal can open the address; cron must never wait for one.
-    port = int(config.raw.get("google_oauth_port") or DEFAULT_OAUTH_PORT)
+    port = config.settings.sheets.google.oauth_port
     show = show_authorization_url(port) if sys.stdin.isatty() else None
-    return SheetsClient.from_config(config, show_authorization_url=show)
+    return sheets_client(config, show_authorization_url=show)
 
 
 def _init(config: Config, history: History, client: SheetsClient, *, quiet: bool) -> None:
@@ -117,10 +118,10 @@ def _init(config: Config, history: History, client: SheetsClient, *, quiet: bool
             "no serials to lay out: the history is empty and Enlighten listed no "
             "micro-inverters; run run_inverter_daily_stats.py first"
         )
-    spreadsheet_id = config.spreadsheet_id
+    spreadsheet_id = config.settings.sheets.spreadsheet_id
     created = spreadsheet_id is None
     if spreadsheet_id is None:
-        spreadsheet_id = create_spreadsheet(client, f"Solar panels: {config.name}")
+        spreadsheet_id = create_spreadsheet(client, f"Solar panels: {config.settings.name}")
         config.save_setting(
             "spreadsheet_id", spreadsheet_id
         )  # at once: a rerun must not make another

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import require_python  # noqa: F401  (first: a clear word on a too-old Python)
 from panel_tracker.app import schedule
-from panel_tracker.app.daily import EnlightenSource, run_daily_job
+from panel_tracker.app.daily import EnlightenSource, run_daily_job, sheets_client
 from panel_tracker.app.envoy_source import envoy_source
+from panel_tracker.app.health_step import alert_settings
 from panel_tracker.app.sources import enlighten_client
 from panel_tracker.cli import (
     EXIT_FAILED,
@@ -87,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _sheets_client(config: Config) -> SheetsClient:
     # No interactive Google authorization here: cron has nobody to open the address.
-    client = SheetsClient.from_config(config)
+    client = sheets_client(config)
     register_secrets(client.secrets)
     return client
 
@@ -103,20 +104,23 @@ def _reading_source(config: Config) -> EnlightenSource:
 def run_one_system(config_path: Path, args: argparse.Namespace) -> int:
     config = load_config(config_path)
     register_secrets(config.secrets)
-    register_secrets(lambda: alert_secrets(config))
+    alerts = alert_settings(config)
+    register_secrets(lambda: alert_secrets(alerts))
     try:
         run = run_daily_job(
             config, _reading_source, push_sheet=not args.no_sheet, sheets_client=_sheets_client
         )
     except PanelTrackerError as exc:
         # The dead-man's switch hears about a failed night too, not only about silence.
-        ping_healthcheck(config, success=False, message=str(exc))
+        ping_healthcheck(alert_settings(config), success=False, message=str(exc))
         raise
     for line in run.summary_lines():
         say(line, show=not args.quiet or line.startswith("  warning"))
     for failure in run.failures:
         say(f"error: {failure}", err=True)
-    ping_healthcheck(config, success=not run.failures, message="\n".join(run.summary_lines()))
+    ping_healthcheck(
+        alert_settings(config), success=not run.failures, message="\n".join(run.summary_lines())
+    )
     return EXIT_FAILED if run.failures else EXIT_OK
 
 

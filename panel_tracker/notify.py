@@ -1,6 +1,7 @@
 """Telling the owner: a webhook, an e-mail, and a healthcheck ping for the cron job itself.
 
-Everything is optional, in the config's ``"alerts"`` object::
+Everything is optional, in the config's ``"alerts"`` object (the settings module checks it
+and builds ``AlertSettings``; nothing here reads the config)::
 
     "alerts": {
       "webhook_url": "https://hooks.example.com/services/T000/B000/XXXX",
@@ -24,6 +25,7 @@ import logging
 import smtplib
 import ssl
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
@@ -33,7 +35,6 @@ import requests
 
 from .health.episodes import AlertEvent
 from .redaction import redact
-from .settings import Config
 
 logger = logging.getLogger(__name__)
 
@@ -42,25 +43,19 @@ MAX_PING_BODY = 10_000  # healthchecks.io keeps the first 100 kB; a summary is m
 USER_AGENT = "enphase-panel-tracker alerts"
 
 
-def _alerts(config: Config) -> Mapping[str, Any]:
-    section = config.raw.get("alerts")
-    if section is None:
-        return {}
-    if not isinstance(section, Mapping):
-        logger.warning("config 'alerts' is not an object; alerts are off")
-        return {}
-    return section
+@dataclass(frozen=True, slots=True)
+class AlertSettings:
+    """The alert channels; a URL that is None (or a placeholder) is off."""
+
+    webhook_url: str | None = None
+    healthcheck_url: str | None = None
+    timeout_seconds: float = DEFAULT_TIMEOUT
+    smtp: Mapping[str, Any] | None = None
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    """Other secrets (the Enlighten tokens) to redact from failure texts."""
 
 
-def _timeout(settings: Mapping[str, Any]) -> float:
-    value = settings.get("timeout_seconds", DEFAULT_TIMEOUT)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        return DEFAULT_TIMEOUT
-    return float(value)
-
-
-def _url(settings: Mapping[str, Any], key: str) -> str | None:
-    value = settings.get(key)
+def _url(value: str | None) -> str | None:
     if not isinstance(value, str) or not value.strip() or value.strip().startswith("<"):
         return None
     return value.strip()
@@ -72,18 +67,17 @@ def where(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname or '?'}" if parts.scheme else "the configured URL"
 
 
-def alert_secrets(config: Config) -> list[str]:
+def alert_secrets(settings: AlertSettings) -> list[str]:
     """The secrets in the alerts settings, for ``cli.register_secrets`` (redaction by value)."""
-    settings = _alerts(config)
     found: list[str] = []
-    for key in ("webhook_url", "healthcheck_url"):
-        url = _url(settings, key)
+    for value in (settings.webhook_url, settings.healthcheck_url):
+        url = _url(value)
         if url:
             parts = urlsplit(url)
             found += [piece for piece in (parts.path.strip("/"), parts.query) if len(piece) >= 6]
             if parts.password:
                 found.append(parts.password)
-    smtp = settings.get("smtp")
+    smtp = settings.smtp
     if isinstance(smtp, Mapping):
         password = smtp.get("password")
         if isinstance(password, str) and password:
@@ -91,33 +85,36 @@ def alert_secrets(config: Config) -> list[str]:
     return found
 
 
-def _clean(text: str, config: Config) -> str:
-    return redact(text, [*alert_secrets(config), *config.secrets()])
+def _clean(text: str, settings: AlertSettings) -> str:
+    return redact(text, [*alert_secrets(settings), *settings.secrets])
 
 
-def _failure(what: str, exc: BaseException, config: Config) -> str:
+def _failure(what: str, exc: BaseException, settings: AlertSettings) -> str:
     # Exception texts of requests and smtplib quote URLs and server replies: redact them.
-    return _clean(f"{what} failed: {type(exc).__name__}: {exc}", config)
+    return _clean(f"{what} failed: {type(exc).__name__}: {exc}", settings)
 
 
 # --- alerts ----------------------------------------------------------------------------------
 
 
-def send_alerts(events: list[AlertEvent], config: Config, *, system_name: str) -> list[str]:
+def send_alerts(
+    events: list[AlertEvent], settings: AlertSettings, *, system_name: str, system_id: str = ""
+) -> list[str]:
     """Send each event to every configured channel; return a warning per failed delivery."""
     if not events:
         return []
-    settings = _alerts(config)
     warnings: list[str] = []
-    webhook = _url(settings, "webhook_url")
+    webhook = _url(settings.webhook_url)
+    timeout = settings.timeout_seconds
     if webhook:
         for event in events:
-            problem = _post_webhook(webhook, event, config, system_name, _timeout(settings))
+            body = webhook_payload(event, system_name=system_name, system_id=system_id)
+            problem = _post_webhook(webhook, event, body, settings)
             if problem:
                 warnings.append(problem)
-    smtp = settings.get("smtp")
+    smtp = settings.smtp
     if smtp is not None:
-        warnings += _send_mails(smtp, events, config, system_name, _timeout(settings))
+        warnings += _send_mails(smtp, events, settings, system_name, timeout)
     for warning in warnings:
         logger.warning("%s", warning)
     if not webhook and smtp is None:
@@ -137,18 +134,17 @@ def webhook_payload(event: AlertEvent, *, system_name: str, system_id: str) -> d
 
 
 def _post_webhook(
-    url: str, event: AlertEvent, config: Config, system_name: str, timeout: float
+    url: str, event: AlertEvent, body: dict[str, Any], settings: AlertSettings
 ) -> str | None:
-    body = webhook_payload(event, system_name=system_name, system_id=config.system_id)
     try:
         response = requests.post(
             url,
             data=json.dumps(body),
-            timeout=timeout,
+            timeout=settings.timeout_seconds,
             headers={"Content-Type": "application/json", "User-Agent": USER_AGENT},
         )
     except requests.RequestException as exc:
-        return _failure(f"webhook alert to {where(url)}", exc, config)
+        return _failure(f"webhook alert to {where(url)}", exc, settings)
     if not response.ok:
         return f"webhook alert to {where(url)} failed: HTTP {response.status_code}"
     logger.info("webhook alert sent to %s: %s", where(url), event.headline())
@@ -164,7 +160,7 @@ def _addresses(value: Any) -> list[str]:
 
 
 def _send_mails(
-    smtp: Any, events: list[AlertEvent], config: Config, system_name: str, timeout: float
+    smtp: Any, events: list[AlertEvent], settings: AlertSettings, system_name: str, timeout: float
 ) -> list[str]:
     if not isinstance(smtp, Mapping):
         return ["e-mail alerts: config 'alerts.smtp' must be an object; no e-mail sent"]
@@ -199,7 +195,7 @@ def _send_mails(
             for message in messages:
                 client.send_message(message)
     except (smtplib.SMTPException, OSError, ValueError) as exc:
-        return [_failure(f"e-mail alert via {host}:{port}", exc, config)]
+        return [_failure(f"e-mail alert via {host}:{port}", exc, settings)]
     logger.info("e-mail alert(s) sent to %s: %d message(s)", ", ".join(recipients), len(messages))
     return []
 
@@ -222,28 +218,27 @@ def _mail(event: AlertEvent, sender: str, recipients: list[str], system_name: st
 # --- healthcheck ------------------------------------------------------------------------------
 
 
-def ping_healthcheck(config: Config, *, success: bool, message: str = "") -> None:
+def ping_healthcheck(settings: AlertSettings, *, success: bool, message: str = "") -> None:
     """Ping ``<url>`` after a good run and ``<url>/fail`` after a failed one (healthchecks.io).
 
     The message (e.g. the error line) goes along as the ping's body, redacted. A ping that
     cannot be delivered is a logged warning: the dead-man's switch on the other side will
     notice the missing ping on its own.
     """
-    settings = _alerts(config)
-    base = _url(settings, "healthcheck_url")
+    base = _url(settings.healthcheck_url)
     if not base:
         return
     url = base if success else base.rstrip("/") + "/fail"
-    body = _clean(message, config).encode("utf-8")[:MAX_PING_BODY]
+    body = _clean(message, settings).encode("utf-8")[:MAX_PING_BODY]
     try:
         response = requests.post(
             url,
             data=body,
-            timeout=_timeout(settings),
+            timeout=settings.timeout_seconds,
             headers={"User-Agent": USER_AGENT, "Content-Type": "text/plain; charset=utf-8"},
         )
     except requests.RequestException as exc:
-        logger.warning("%s", _failure(f"healthcheck ping to {where(base)}", exc, config))
+        logger.warning("%s", _failure(f"healthcheck ping to {where(base)}", exc, settings))
         return
     if not response.ok:
         logger.warning("healthcheck ping to %s failed: HTTP %s", where(base), response.status_code)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterable
 
 REDACTED = "***"
@@ -29,19 +30,38 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """A handler filter that rewrites each record's final message with secrets removed."""
+    """A handler filter that rewrites each record's final message with secrets removed.
+
+    Should the secrets source itself log, that inner record is redacted with the secrets last
+    known instead of asking the source again, so the filter can never call itself without end
+    (a RecursionError instead of the run's error line).
+    """
 
     def __init__(self, secrets: Callable[[], Iterable[str]]) -> None:
         super().__init__()
         self._secrets = secrets
+        self._known: tuple[str, ...] = ()
+        self._busy = threading.local()
+
+    def current(self) -> tuple[str, ...]:
+        """The secrets now, or the last known ones while the source is being asked."""
+        if getattr(self._busy, "active", False):
+            return self._known
+        self._busy.active = True
+        try:
+            self._known = tuple(self._secrets())
+        finally:
+            self._busy.active = False
+        return self._known
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = redact(record.getMessage(), self._secrets())
+        secrets = self.current()
+        message = redact(record.getMessage(), secrets)
         record.msg = message
         record.args = None
         if record.exc_info:
             # Tracebacks quote exception text: render them now, redacted.
             formatter = logging.Formatter()
-            record.exc_text = redact(formatter.formatException(record.exc_info), self._secrets())
+            record.exc_text = redact(formatter.formatException(record.exc_info), secrets)
             record.exc_info = None
         return True

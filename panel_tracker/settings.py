@@ -1,20 +1,35 @@
-"""The config file: load, validate, resolve paths, and save rotated tokens safely.
+"""The config file: load, validate ONCE into frozen settings, and save rotated tokens safely.
 
 Keys of the original script keep their meaning; every new key is optional. Paths in the
 config are relative to the config file's folder, never to the current directory, so cron
 (which starts in $HOME) and a user in the project folder see the same files.
+
+``load_config`` checks every key the project knows (``KNOWN_KEYS``, the README's config table)
+and builds a frozen ``Settings``; a bad value is one ``ConfigError`` naming the key, what it
+got and what it wants (exit 2), before anything is written. The file stays the user's: its raw
+dict is kept only here, so saving a rotated token pair preserves every other key.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .envoy.settings_keys import KEYS as ENVOY_KEYS
+from .envoy.settings_keys import EnvoySettings, parse_envoy_settings
 from .errors import ConfigError, DataFileError
-from .storage import SECRET_FILE_MODE, atomic_write_json, read_json
+from .health.thresholds import HealthSettings, PanelWatts
+from .notify import DEFAULT_TIMEOUT as DEFAULT_ALERT_TIMEOUT
+from .notify import AlertSettings
+from .sheets.auth import DEFAULT_OAUTH_PORT, LEGACY_PICKLE_FILE, CredentialFiles, GoogleAccess
+from .storage import SECRET_FILE_MODE, atomic_write_json
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +59,14 @@ class Config:
 
     path: Path
     raw: dict[str, Any] = field(repr=False)
+    _settings: Settings | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def settings(self) -> Settings:
+        """The whole config, checked and typed (``ConfigError`` names a bad key)."""
+        if self._settings is None:
+            self._settings = parse_settings(self.path, self.raw)
+        return self._settings
 
     # --- identity and API -------------------------------------------------------------
     @property
@@ -71,8 +94,30 @@ class Config:
             return None
         return str(value)
 
+    def missing(self, *keys: str) -> list[str]:
+        """Those of ``keys`` absent, empty or still the template's placeholder."""
+        return [key for key in keys if self.get_str(key) is None]
+
+    @property
+    def given_system_id(self) -> str | None:
+        """``system_id`` as written (set-up and ``check`` read a config not yet checked)."""
+        value = self.get_str("system_id")
+        return value.strip() if value is not None else None
+
+    @property
+    def given_name(self) -> str | None:
+        return self.get_str("name")
+
+    @property
+    def redirect_uri(self) -> str | None:
+        return self.get_str("redirect_uri")
+
+    def problems(self, *, skip: frozenset[str] = frozenset()) -> list[ConfigError]:
+        """Every bad key at once (see ``config_problems``)."""
+        return config_problems(self.path, self.raw, skip=skip)
+
     def require(self, *keys: str) -> None:
-        missing = [key for key in keys if self.get_str(key) is None]
+        missing = self.missing(*keys)
         if missing:
             raise ConfigError(
                 f"{self.path}: set {', '.join(missing)} (see README: 'Connect your system')"
@@ -99,6 +144,17 @@ class Config:
         return self.get_str("refresh_token")
 
     @property
+    def access_token_expires_at(self) -> int | float | str | None:
+        value = self.raw.get("access_token_expires_at")
+        return value if isinstance(value, int | float | str) else None
+
+    def reread_tokens(self) -> None:
+        """Take the token pair from the file as it is now (another run may have rotated it)."""
+        on_disk = read_json(self.path, what="config")
+        if isinstance(on_disk, dict):
+            self.raw.update({key: on_disk.get(key) for key in TOKEN_KEYS})
+
+    @property
     def timezone(self) -> str | None:
         return self.get_str("timezone")
 
@@ -112,11 +168,19 @@ class Config:
 
     @property
     def http_timeout(self) -> float:
-        return float(self.raw.get("http_timeout_seconds", 30))
+        """As checked by ``load_config``; a config being set up (not yet checked: ``check``
+        reports a bad value) gets the default for a value that is not a positive number."""
+        return self._lenient_seconds("http_timeout_seconds", 30.0, above=True)
 
     @property
     def lock_wait_seconds(self) -> float:
-        return float(self.raw.get("lock_wait_seconds", 10))
+        return self._lenient_seconds("lock_wait_seconds", 10.0, above=False)
+
+    def _lenient_seconds(self, key: str, default: float, *, above: bool) -> float:
+        try:
+            return _Reader(self.path, self.raw).number(key, default, minimum=0, above=above)
+        except ConfigError:
+            return default
 
     # --- paths ------------------------------------------------------------------------
     def resolve(self, value: str | os.PathLike[str]) -> Path:
@@ -182,6 +246,7 @@ class Config:
         on_disk[key] = value
         atomic_write_json(self.path, on_disk, mode=SECRET_FILE_MODE, indent=4)
         self.raw = on_disk
+        self._settings = None  # parsed again from what is now on disk
 
 
 def expand_config_paths(paths: list[Path]) -> list[Path]:
@@ -208,6 +273,33 @@ def _looks_like_config(path: Path) -> bool:
     return isinstance(data, dict) and "system_id" in data
 
 
+def _read_config_json(path: Path) -> Any:
+    """The config's JSON; a byte-order mark (Notepad's "UTF-8 with BOM") is accepted."""
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            return json.load(handle)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"config {path} is not valid JSON (line {exc.lineno}, column {exc.colno})",
+            hint="it was left untouched: fix it or restore it from a backup",
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"config {path} is not UTF-8 text",
+            hint="it was left untouched: save it as UTF-8 or restore it from a backup",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
+
+
+def read_json(path: Path, *, what: str) -> Any:
+    """A JSON file read as a config is read (BOM accepted); ``DataFileError`` when it fails."""
+    try:
+        return _read_config_json(path)
+    except ConfigError as exc:
+        raise DataFileError(exc.message, hint=exc.hint) from None
+
+
 def read_config(path: Path) -> Config:
     """The config as written, settings unchecked: set-up may lack ``system_id`` or tokens yet.
 
@@ -217,26 +309,412 @@ def read_config(path: Path) -> Config:
     path = Path(path).expanduser().absolute()
     if not path.exists():
         raise ConfigError(
-            f"config file {path} not found; copy enlighten_v4_config.json there or pass --config"
+            f"config file {path} not found",
+            hint="copy enlighten_v4_config.json there or pass --config",
         )
-    try:
-        raw = read_json(path, what="config")
-    except DataFileError as exc:
-        raise ConfigError(str(exc)) from None
+    raw = _read_config_json(path)
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: the config must be a JSON object")
+        raise ConfigError(
+            f"{path}: the config must be a JSON object, got {_kind(raw)}",
+            hint='start it with "{" as in enlighten_v4_config.json',
+        )
     return Config(path=path, raw=raw)
 
 
 def load_config(path: Path) -> Config:
-    """Load and check a config; ``ConfigError`` (exit 2) says what to fix."""
+    """Load and check the whole config; ``ConfigError`` (exit 2) names the key to fix."""
     config = read_config(path)
-    system_id = config.raw.get("system_id")
-    if system_id is None or _is_placeholder(system_id):
-        raise ConfigError(
-            f"{config.path}: system_id is missing; set it to your System ID "
-            "(the number in the Enlighten web address)"
-        )
-    if not str(system_id).strip().isdigit():
-        raise ConfigError(f"{config.path}: system_id must be a number, got {system_id!r}")
+    config._settings = parse_settings(config.path, config.raw)
     return config
+
+
+# --- the settings, typed and frozen -------------------------------------------------------
+
+DEFAULT_TOKEN_FILE = "token.json"  # noqa: S105 (a file name, not a secret)
+DEFAULT_CLIENT_SECRETS_FILE = "credentials.json"
+DEFAULT_HEAL_DAYS = 31
+DEFAULT_REPORT_DAYS = 30
+
+PanelLayout = tuple[tuple[str | None, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SheetsSettings:
+    """Where the Google Sheet is and how the tool reaches it."""
+
+    spreadsheet_id: str | None
+    api_url: str | None
+    heal_days: int
+    google: GoogleAccess
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSettings:
+    report_dir: Path | None
+    report_days: int
+    panel_layout: PanelLayout | None
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every key of the config, read once; nothing else in the project reads the file."""
+
+    path: Path
+    name: str
+    system_id: str
+    api_url: str
+    redirect_uri: str | None
+    timezone: str | None
+    data_dir: Path
+    http_timeout: float
+    lock_wait_seconds: float
+    sheets: SheetsSettings
+    health: HealthSettings
+    panel_watts: PanelWatts
+    report: ReportSettings
+    alerts: AlertSettings
+    envoy: EnvoySettings | None  # None: the cloud source (the default)
+
+    @property
+    def history_path(self) -> Path:
+        return self.data_dir / f"inverter_daily_data-{self.system_id}.json"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.data_dir / f".run-{self.system_id}.lock"
+
+
+STRING_KEYS = (
+    "name",
+    "api_url",
+    "app_api_key",
+    "app_client_id",
+    "app_client_secret",
+    "access_token",
+    "refresh_token",
+    "spreadsheet_id",
+    "timezone",
+    "sheets_api_url",
+    "google_token_uri",
+    "redirect_uri",
+)
+PATH_KEYS = (
+    "data_dir",
+    "report_dir",
+    "google_service_account_file",
+    "google_token_file",
+    "google_client_secrets_file",
+)
+KNOWN_KEYS = frozenset(
+    {
+        *STRING_KEYS,
+        *PATH_KEYS,
+        "system_id",
+        "http_timeout_seconds",
+        "lock_wait_seconds",
+        "google_oauth_port",
+        "sheet_heal_days",
+        "report_days",
+        "health",
+        "panel_watts",
+        "panel_layout",
+        "alerts",
+        "access_token_expires_at",
+        *ENVOY_KEYS,
+    }
+)
+"""Every top-level key the project reads; the README's config table lists the same set."""
+
+
+_KINDS = ((list, "a list"), (dict, "an object"))
+
+
+class SettingError(ConfigError):
+    """One key of the config holds a bad value; ``key`` names it (``alerts.smtp.port``)."""
+
+    def __init__(self, message: str, *, key: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.key = key
+
+
+def _kind(value: Any) -> str:
+    """A value as an error line quotes it: short, JSON's words."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    for kind, words in _KINDS:
+        if isinstance(value, kind):
+            return words
+    text = repr(value)
+    return text if len(text) <= 40 else f"a {type(value).__name__} of {len(text)} characters"
+
+
+class _Reader:
+    """Reads keys of one JSON object, each check raising one ``ConfigError`` naming the key."""
+
+    def __init__(self, path: Path, raw: Mapping[str, Any], prefix: str = "") -> None:
+        self.path = path
+        self.raw = raw
+        self.prefix = prefix
+
+    def bad(self, key: str, value: Any, wants: str) -> SettingError:
+        name = f"{self.prefix}{key}"
+        return SettingError(
+            f"{self.path}: {name} is {_kind(value)}, it must be {wants}",
+            key=name,
+            hint=f"fix {name} in the config, or remove it for the default",
+        )
+
+    def string(self, key: str) -> str | None:
+        value = self.raw.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self.bad(key, value, "a string")
+        return None if _is_placeholder(value) else value.strip()
+
+    def path_value(self, key: str, default: str | None = None) -> Path | None:
+        value = self.string(key) or default
+        if value is None:
+            return None
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.path.parent / path
+
+    def number(self, key: str, default: float, *, minimum: float, above: bool) -> float:
+        value = self.raw.get(key, default)
+        wants = f"a number of seconds {'above' if above else 'from'} {minimum:g}"
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.bad(key, value, wants)
+        if not math.isfinite(value) or value < minimum or (above and value == minimum):
+            raise self.bad(key, value, wants)
+        return float(value)
+
+    def whole(self, key: str, default: int, *, low: int, high: int | None = None) -> int:
+        value = self.raw.get(key, default)
+        wants = f"a whole number from {low}" + (f" to {high}" if high is not None else " up")
+        whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        if isinstance(value, bool) or not whole:
+            raise self.bad(key, value, wants)
+        number = int(value)
+        if number < low or (high is not None and number > high):
+            raise self.bad(key, value, wants)
+        return number
+
+    def section(self, key: str) -> Mapping[str, Any]:
+        value = self.raw.get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise self.bad(key, value, "an object of settings")
+        return value
+
+
+def parse_settings(path: Path, raw: Mapping[str, Any]) -> Settings:
+    """Check every key of ``raw`` (the config at ``path``) and build the frozen settings."""
+    read = _Reader(path, raw)
+    for key in STRING_KEYS:
+        read.string(key)
+    system_id = _system_id(read)
+    zone = read.string("timezone")
+    if zone is not None:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise read.bad("timezone", zone, 'an IANA time zone like "America/Denver"') from None
+    expires = raw.get("access_token_expires_at")
+    if expires is not None and (
+        isinstance(expires, bool) or not isinstance(expires, int | float | str)
+    ):
+        raise read.bad("access_token_expires_at", expires, "epoch seconds or an ISO time")
+    data_dir = raw.get("data_dir")
+    if data_dir is not None and not isinstance(data_dir, str):
+        raise read.bad("data_dir", data_dir, "a folder path (a string)")
+    name = read.string("name")
+    api_url = read.string("api_url") or DEFAULT_API_URL
+    if not api_url.startswith(("https://", "http://")):
+        raise read.bad("api_url", api_url, 'a web address like "https://api.enphaseenergy.com/"')
+    http_timeout = read.number("http_timeout_seconds", 30, minimum=0, above=True)
+    return Settings(
+        path=path,
+        name=name or f"system {system_id}",
+        system_id=system_id,
+        api_url=api_url if api_url.endswith("/") else api_url + "/",
+        redirect_uri=read.string("redirect_uri"),
+        timezone=zone,
+        data_dir=read.path_value("data_dir", "data") or path.parent / "data",
+        http_timeout=http_timeout,
+        lock_wait_seconds=read.number("lock_wait_seconds", 10, minimum=0, above=False),
+        sheets=_sheets(read, http_timeout),
+        health=_health(read),
+        panel_watts=_panel_watts(read),
+        report=ReportSettings(
+            report_dir=read.path_value("report_dir"),
+            report_days=read.whole("report_days", DEFAULT_REPORT_DAYS, low=1),
+            panel_layout=_panel_layout(read),
+        ),
+        alerts=_alerts(read),
+        envoy=parse_envoy_settings(raw),
+    )
+
+
+def config_problems(
+    path: Path, raw: Mapping[str, Any], *, skip: frozenset[str] = frozenset()
+) -> list[ConfigError]:
+    """Every bad key at once but those in ``skip``, each as ``parse_settings`` words it (for
+    ``check``, which reports a missing or bad ``system_id`` in its own words)."""
+    problems: list[ConfigError] = []
+    try:
+        base = {"system_id": _system_id(_Reader(path, raw))}
+    except ConfigError as exc:
+        if "system_id" not in skip:
+            problems.append(exc)
+        base = {"system_id": "1"}
+    for key in sorted(KNOWN_KEYS - {"system_id"} - skip):
+        if key in raw:
+            try:
+                parse_settings(path, {**base, key: raw[key]})
+            except ConfigError as exc:
+                problems.append(exc)
+    return problems
+
+
+def _system_id(read: _Reader) -> str:
+    value = read.raw.get("system_id")
+    if value is None or _is_placeholder(value):
+        raise ConfigError(
+            f"{read.path}: system_id is missing",
+            hint="set it to your System ID (the number in the Enlighten web address)",
+        )
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip():
+        raise read.bad("system_id", value, "a number (your System ID)")
+    text = str(value).strip()
+    if not text.isdigit():
+        raise ConfigError(
+            f"{read.path}: system_id must be a number, got {value!r}",
+            hint="set it to the number in the Enlighten web address",
+        )
+    return text
+
+
+def _sheets(read: _Reader, timeout: float) -> SheetsSettings:
+    folder = read.path.parent
+    files = CredentialFiles(
+        service_account=read.path_value("google_service_account_file"),
+        token=read.path_value("google_token_file") or folder / DEFAULT_TOKEN_FILE,
+        legacy_pickle=folder / LEGACY_PICKLE_FILE,
+        client_secrets=(
+            read.path_value("google_client_secrets_file") or folder / DEFAULT_CLIENT_SECRETS_FILE
+        ),
+    )
+    return SheetsSettings(
+        spreadsheet_id=read.string("spreadsheet_id"),
+        api_url=read.string("sheets_api_url"),
+        heal_days=read.whole("sheet_heal_days", DEFAULT_HEAL_DAYS, low=1),
+        google=GoogleAccess(
+            files=files,
+            config_path=read.path,
+            timeout=timeout,
+            token_uri=read.string("google_token_uri"),
+            oauth_port=read.whole("google_oauth_port", DEFAULT_OAUTH_PORT, low=1, high=65535),
+        ),
+    )
+
+
+def _health(read: _Reader) -> HealthSettings:
+    """The optional ``"health"`` object; an unknown key is logged (a typo?) and ignored."""
+    section = read.section("health")
+    inner = _Reader(read.path, section, prefix="health.")
+    known = {f.name: f for f in fields(HealthSettings)}
+    values: dict[str, Any] = {}
+    for key, value in section.items():
+        spec = known.get(key)
+        if spec is None:
+            if not str(key).startswith("_"):  # "_comment" keys are documentation
+                logger.warning("config 'health': unknown setting %r ignored", key)
+            continue
+        if spec.type in (int, "int"):
+            values[key] = inner.whole(key, 0, low=-(2**31))
+        elif isinstance(value, bool) or not isinstance(value, int | float):
+            raise inner.bad(key, value, "a number")
+        elif not math.isfinite(value):
+            raise inner.bad(key, value, "a finite number")
+        else:
+            values[key] = float(value)
+    try:
+        return HealthSettings(**values)
+    except ConfigError as exc:
+        raise ConfigError(f"{read.path}: {exc.message}", hint=exc.hint) from None
+
+
+def _panel_watts(read: _Reader) -> PanelWatts:
+    """One rating for all panels, or ``{serial: W}``."""
+    value = read.raw.get("panel_watts")
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    if isinstance(value, Mapping) and all(
+        isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in value.values()
+    ):
+        return {str(serial): int(w) for serial, w in value.items()}
+    raise read.bad(
+        "panel_watts",
+        value,
+        'a positive whole number of watts, or an object {"<serial>": watts, ...}',
+    )
+
+
+def _panel_layout(read: _Reader) -> PanelLayout | None:
+    """The panels as they sit on the roof: rows of serials, null for a gap."""
+    value = read.raw.get("panel_layout")
+    if value is None or value == []:
+        return None
+    if not isinstance(value, list) or not all(isinstance(row, list) for row in value):
+        raise read.bad(
+            "panel_layout",
+            value,
+            'a list of rows, each a list of serials (null for a gap), e.g. [["121", "122"]]',
+        )
+    rows: list[tuple[str | None, ...]] = []
+    for row in value:
+        cells: list[str | None] = []
+        for given in row:
+            cell = int(given) if isinstance(given, float) and given.is_integer() else given
+            if cell is None or cell == "":
+                cells.append(None)
+            elif isinstance(cell, str | int) and not isinstance(cell, bool):
+                cells.append(str(cell).strip() or None)
+            else:
+                raise read.bad("panel_layout", cell, "serials (strings or numbers) or null")
+        rows.append(tuple(cells))
+    return tuple(rows) if any(any(row) for row in rows) else None
+
+
+def _alerts(read: _Reader) -> AlertSettings:
+    section = read.section("alerts")
+    inner = _Reader(read.path, section, prefix="alerts.")
+    webhook = inner.string("webhook_url")
+    healthcheck = inner.string("healthcheck_url")
+    timeout = inner.number("timeout_seconds", DEFAULT_ALERT_TIMEOUT, minimum=0, above=True)
+    smtp = section.get("smtp")
+    if smtp is not None:
+        if not isinstance(smtp, Mapping):
+            raise inner.bad("smtp", smtp, "an object with host, from and to")
+        mail = _Reader(read.path, smtp, prefix="alerts.smtp.")
+        for key in ("host", "user", "password", "from"):
+            mail.string(key)
+        if smtp.get("port") is not None:
+            mail.whole("port", 0, low=1, high=65535)
+        for key in ("starttls", "ssl"):
+            if smtp.get(key) is not None and not isinstance(smtp.get(key), bool):
+                raise mail.bad(key, smtp.get(key), "true or false")
+        to = smtp.get("to")
+        if to is not None and not isinstance(to, str | list):
+            raise mail.bad("to", to, "an address or a list of addresses")
+        if isinstance(to, list) and not all(isinstance(a, str) for a in to):
+            raise mail.bad("to", to, "a list of addresses (strings)")
+    return AlertSettings(
+        webhook_url=webhook,
+        healthcheck_url=healthcheck,
+        timeout_seconds=timeout,
+        smtp=smtp,
+    )

@@ -16,12 +16,12 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from panel_tracker.app.daily import sheet_target, sheets_client
 from panel_tracker.history import History
 from panel_tracker.settings import load_config
 from panel_tracker.sheets.grid import a1_quote
 from panel_tracker.sheets.layout import create_spreadsheet, lay_out_spreadsheet
 from panel_tracker.sheets.push import push_history
-from panel_tracker.sheets.transport import SheetsClient
 
 from .sheets_emulator import SheetsEmulator
 
@@ -92,7 +92,7 @@ def bench_sheet_calls() -> dict[str, int]:
     with tempfile.TemporaryDirectory() as tmp, SheetsEmulator() as emulator:
         path = write_sheets_config(Path(tmp), emulator)
         config = load_config(path)
-        client = SheetsClient.from_config(config)
+        client = sheets_client(config)
         config.save_setting("spreadsheet_id", create_spreadsheet(client, "Bench"))
         lay_out_spreadsheet(
             config,
@@ -104,11 +104,11 @@ def bench_sheet_calls() -> dict[str, int]:
         )
         history = History()
         add_days(history, BENCH_SERIALS, date(2025, 12, 1), 30)
-        push_history(config, history, service=client)
+        push_history(sheet_target(config), history, service=client)
 
         def calls_of_push() -> int:
             emulator.reset_calls()
-            push_history(config, history, service=client)
+            push_history(sheet_target(config), history, service=client)
             return emulator.count()
 
         add_days(history, BENCH_SERIALS, date(2025, 12, 31), 1)

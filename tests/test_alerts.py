@@ -17,12 +17,19 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from panel_tracker.errors import ConfigError
 from panel_tracker.health.assess import HealthSettings, assess
 from panel_tracker.health.episodes import AlertEvent, update_alert_state
 from panel_tracker.history import History
-from panel_tracker.notify import alert_secrets, ping_healthcheck, send_alerts, webhook_payload
+from panel_tracker.notify import (
+    AlertSettings,
+    alert_secrets,
+    ping_healthcheck,
+    send_alerts,
+    webhook_payload,
+)
 from panel_tracker.redaction import RedactingFilter
-from panel_tracker.settings import Config
+from panel_tracker.settings import load_config
 from sandbox.health_bench import synthetic_history, synthetic_serials
 
 if TYPE_CHECKING:  # imported by pytest_plugins below, first, so pytest can rewrite it
@@ -46,11 +53,12 @@ def closed_port() -> int:
         return int(probe.server_address[1])
 
 
-def make_config(tmp_path: Path, alerts: dict[str, Any]) -> Config:
+def make_config(tmp_path: Path, alerts: Any) -> AlertSettings:
+    """The alert settings of a config holding ``alerts``, parsed as the scripts parse it."""
     raw = {"name": "Test house", "system_id": "4130271", "alerts": alerts}
     path = tmp_path / "enlighten_v4_config.json"
     path.write_text(json.dumps(raw))
-    return Config(path=path, raw=raw)
+    return load_config(path).settings.alerts
 
 
 def full_alerts(webhook: HttpRecorder, smtp: SmtpRecorder) -> dict[str, Any]:
@@ -70,7 +78,7 @@ def full_alerts(webhook: HttpRecorder, smtp: SmtpRecorder) -> dict[str, Any]:
     }
 
 
-def daily_runs(history: History, days: int, config: Config) -> list[tuple[int, list[str]]]:
+def daily_runs(history: History, days: int, config: AlertSettings) -> list[tuple[int, list[str]]]:
     """Run health, alert state and delivery day by day; return (day, warnings) per run."""
     kept: dict[str, Any] = {}
     results = []
@@ -90,7 +98,9 @@ def daily_runs(history: History, days: int, config: Config) -> list[tuple[int, l
         current.data["health"] = kept
         report = assess(current, HealthSettings())
         events = update_alert_state(current, report)
-        results.append((n - 1, send_alerts(events, config, system_name=config.name)))
+        results.append(
+            (n - 1, send_alerts(events, config, system_name="Test house", system_id="4130271"))
+        )
         kept = current.data["health"]
     return results
 
@@ -226,8 +236,6 @@ def test_alert_secrets_redact_library_debug_lines(
     [
         ({"host": "127.0.0.1", "from": "a@b.c"}, "set alerts.smtp to"),
         ({"to": "a@b.c", "from": "a@b.c"}, "set alerts.smtp host"),
-        ({"host": "h", "to": "a@b.c", "from": "a@b.c", "port": "25"}, "port must be a number"),
-        ("smtp.example.com", "must be an object"),
     ],
 )
 def test_incomplete_smtp_settings_are_warnings(
@@ -236,6 +244,20 @@ def test_incomplete_smtp_settings_are_warnings(
     event = AlertEvent(kind="weak", serial=WEAK, day="2025-06-10")
     warnings = send_alerts([event], make_config(tmp_path, {"smtp": smtp_settings}), system_name="x")
     assert len(warnings) == 1 and expected in warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("smtp_settings", "expected"),
+    [
+        ({"host": "h", "to": "a@b.c", "from": "a@b.c", "port": "25"}, "alerts.smtp.port is '25'"),
+        ("smtp.example.com", "alerts.smtp is 'smtp.example.com', it must be an object"),
+    ],
+)
+def test_smtp_settings_of_the_wrong_type_are_config_errors(
+    tmp_path: Path, smtp_settings: Any, expected: str
+) -> None:
+    with pytest.raises(ConfigError, match=expected):
+        make_config(tmp_path, {"smtp": smtp_settings})
 
 
 # --- healthcheck ----------------------------------------------------------------------------

@@ -6,9 +6,11 @@ import copy
 import json
 import logging
 import random
+import re
 import warnings
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,14 +21,13 @@ from panel_tracker.errors import ConfigError
 from panel_tracker.health.assess import (
     HealthSettings,
     assess,
-    panel_watts_from_config,
     ratio_table,
     run_rule_reference,
 )
 from panel_tracker.health.episodes import AlertEvent, update_alert_state
 from panel_tracker.health.table import _run_rule
 from panel_tracker.history import History
-from panel_tracker.settings import Config
+from panel_tracker.settings import Settings, parse_settings
 from sandbox.health_bench import synthetic_history, synthetic_serials
 
 DEFAULTS = HealthSettings()
@@ -330,14 +331,16 @@ def test_vectorized_run_rule_equals_the_day_by_day_rule(
 # --- settings -------------------------------------------------------------------------------
 
 
-def test_settings_defaults_and_overrides(tmp_path: Path) -> None:
-    assert HealthSettings.from_config(None) == DEFAULTS
-    assert HealthSettings.from_config({"health": {}}) == DEFAULTS
-    config = Config(
-        path=tmp_path / "c.json",
-        raw={"system_id": "1", "health": {"weak_ratio": 0.9, "days_to_flag": 4}},
-    )
-    custom = HealthSettings.from_config(config)
+def parsed(**raw: Any) -> Settings:
+    """The settings of a config holding ``raw`` (as the scripts parse it)."""
+    return parse_settings(Path("/nowhere/c.json"), {"system_id": "1", **raw})
+
+
+def test_settings_defaults_and_overrides() -> None:
+    assert parsed().health == DEFAULTS
+    assert parsed(health={}).health == DEFAULTS
+    assert parsed(health=None).health == DEFAULTS
+    custom = parsed(health={"weak_ratio": 0.9, "days_to_flag": 4}).health
     assert custom.weak_ratio == 0.9 and custom.days_to_flag == 4
     assert custom.recover_ratio == DEFAULTS.recover_ratio
 
@@ -345,36 +348,36 @@ def test_settings_defaults_and_overrides(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("health", "message"),
     [
-        ({"weak_ratio": "0.9"}, "must be a number"),
-        ({"days_to_flag": 2.5}, "whole number"),
+        ({"weak_ratio": "0.9"}, "health.weak_ratio is '0.9', it must be a number"),
+        ({"days_to_flag": 2.5}, "health.days_to_flag is 2.5, it must be a whole number"),
         ({"weak_ratio": 1.2}, "weak_ratio must be between 0 and 1"),
         ({"weak_ratio": 0.96}, "recover_ratio must be at least weak_ratio"),
         ({"days_to_flag": 0}, "days_to_flag must be 1 or more"),
         ({"min_panels": 2}, "min_panels must be 3 or more"),
-        ({"days_to_clear": True}, "must be a number"),
-        ([1, 2], "must be an object"),
+        ({"days_to_clear": True}, "health.days_to_clear is true, it must be a whole number"),
+        ({"max_spread": float("nan")}, "must be a finite number"),
+        ([1, 2], "health is a list, it must be an object"),
+        (0, "health is 0, it must be an object"),
     ],
 )
 def test_bad_settings_are_config_errors(health: object, message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
-        HealthSettings.from_config({"health": health})
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        parsed(health=health)
 
 
 def test_unknown_setting_is_a_warning(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
-        assert (
-            HealthSettings.from_config({"health": {"weak_ratoi": 0.9, "_comment": "x"}}) == DEFAULTS
-        )
+        assert parsed(health={"weak_ratoi": 0.9, "_comment": "x"}).health == DEFAULTS
     assert "weak_ratoi" in caplog.text and "_comment" not in caplog.text
 
 
-def test_panel_watts_from_config() -> None:
-    assert panel_watts_from_config({}) is None
-    assert panel_watts_from_config({"panel_watts": 400}) == 400
-    assert panel_watts_from_config({"panel_watts": {"1": 400, 2: 300}}) == {"1": 400, "2": 300}
+def test_panel_watts_settings() -> None:
+    assert parsed().panel_watts is None
+    assert parsed(panel_watts=400).panel_watts == 400
+    assert parsed(panel_watts={"1": 400, "2": 300}).panel_watts == {"1": 400, "2": 300}
     for bad in (0, -5, "400", {"1": 0}, {"1": "x"}, True):
         with pytest.raises(ConfigError, match="panel_watts"):
-            panel_watts_from_config({"panel_watts": bad})
+            parsed(panel_watts=bad)
 
 
 # --- alert state ----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import pytest
 
 import panel_report
+from panel_tracker.app.health_step import report_options
 from panel_tracker.health.assess import HealthSettings, assess
 from panel_tracker.history import History, save_history
 from panel_tracker.report.page import write_report
@@ -138,7 +139,7 @@ def test_report_follows_the_configured_layout(tmp_path: Path) -> None:
         json.loads((tmp_path / "data" / f"inverter_daily_data-{SYSTEM_ID}.json").read_text())
     )
     report = assess(history, HealthSettings(), panel_watts=400)
-    index = write_report(history, report, config, tmp_path / "out", days=20)
+    index = write_report(history, report, report_options(config), tmp_path / "out", days=20)
     page = check_page(index)
     assert [s for s, _ in page.cells] == [
         SERIALS[7],

@@ -268,7 +268,9 @@ def test_first_authorization_shows_the_address_and_saves_the_token(
         shown.append(url)
         threading.Thread(target=requests.get, args=(url,), kwargs={"timeout": 10}).start()
 
-    credentials = load_credentials(load_config(path), show_authorization_url=user_opens)
+    credentials = load_credentials(
+        load_config(path).settings.sheets.google, show_authorization_url=user_opens
+    )
     assert credentials.valid
     assert len(shown) == 1
     assert shown[0].startswith(emu.url + "auth?") and "access_type=offline" in shown[0]

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from panel_tracker.app.daily import sheet_target, sheets_client
 from panel_tracker.history import History, load_history, save_history
 from panel_tracker.settings import load_config
 from panel_tracker.sheets.push import push_history
 from panel_tracker.sheets.rows import ESTIMATED_NOTE
-from panel_tracker.sheets.transport import SheetsClient, SheetsError
+from panel_tracker.sheets.transport import SheetsError
 from sandbox.sheets_bench import add_days, write_sheets_config
 from sandbox.sheets_emulator import SheetsEmulator
 from tests.conftest import assert_no_secrets
@@ -250,9 +251,9 @@ def test_429_is_retried_and_a_5xx_page_that_is_not_json_is_one_clear_error(
     sid = legacy_spreadsheet(emu, SERIALS, history, [])
     config = load_config(write_sheets_config(tmp_path, emu, spreadsheet_id=sid))
     waits: list[float] = []
-    client = SheetsClient.from_config(config, sleep=waits.append, num_retries=3)
+    client = sheets_client(config, sleep=waits.append, num_retries=3)
     emu.inject_fault("spreadsheets.get", 429, times=2)
-    result = push_history(config, history, service=client)
+    result = push_history(sheet_target(config), history, service=client)
     assert result.rows_added == 3
     assert emu.calls["spreadsheets.get"] == 4  # the sheet list, then one read tried three times
     assert len(waits) == 2  # googleapiclient's backoff went through our clock
@@ -263,7 +264,7 @@ def test_429_is_retried_and_a_5xx_page_that_is_not_json_is_one_clear_error(
         "spreadsheets.batchUpdate", 503, times=10, body="<html><body><h1>Bad Gateway</h1></html>"
     )
     with pytest.raises(SheetsError) as failure:
-        push_history(config, history, service=client)
+        push_history(sheet_target(config), history, service=client)
     message = str(failure.value)
     assert "HTTP 503: Bad Gateway" in message
     assert "after 4 tries" in message
@@ -280,11 +281,11 @@ def test_an_unreachable_sheets_endpoint_is_one_clear_error(
     history = History()
     add_days(history, SERIALS, date(2025, 6, 1), 1)
     waits: list[float] = []
-    client = SheetsClient.from_config(config, sleep=waits.append, num_retries=2)
+    client = sheets_client(config, sleep=waits.append, num_retries=2)
     with pytest.raises(
         SheetsError, match=r"cannot reach the Sheets emulator at http://127\.0\.0\.1"
     ):
-        push_history(config, history, service=client)
+        push_history(sheet_target(config), history, service=client)
     assert len(waits) == 2  # connection failures are retried too, on our clock
 
 
@@ -359,7 +360,7 @@ def test_tokens_never_appear_in_verbose_output(
 
 
 def _service(tmp_path: Path, emu: SheetsEmulator) -> Any:
-    return SheetsClient.from_config(load_config(write_sheets_config(tmp_path, emu))).service
+    return sheets_client(load_config(write_sheets_config(tmp_path, emu))).service
 
 
 def test_emulator_batch_update_is_all_or_nothing(tmp_path: Path, emu: SheetsEmulator) -> None:

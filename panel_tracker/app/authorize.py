@@ -34,7 +34,7 @@ APP_KEYS = ("app_api_key", "app_client_id", "app_client_secret")
 
 
 def valid_system_id(config: Config) -> str | None:
-    value = config.get_str("system_id")
+    value = config.given_system_id
     return value.strip() if value is not None and value.strip().isdigit() else None
 
 
@@ -45,7 +45,7 @@ def setup_client(config: Config, **overrides: Any) -> EnlightenClient:
         setup: dict[str, Any] = {
             "system_id": "",
             "access_token_expires_at": None,
-            "timeout": _number_setting(config, "http_timeout_seconds", 30.0),
+            "timeout": config.http_timeout,
         }
         overrides = {**setup, **overrides}
     return enlighten_client(config, **overrides)
@@ -60,21 +60,13 @@ def system_lock(config: Config) -> Iterator[None]:
     if valid_system_id(config) is None:
         yield
         return
-    wait = _number_setting(config, "lock_wait_seconds", 10.0)
-    with run_lock(config.lock_path, wait_seconds=wait):
+    with run_lock(config.lock_path, wait_seconds=config.lock_wait_seconds):
         yield
-
-
-def _number_setting(config: Config, key: str, default: float) -> float:
-    try:
-        return float(config.raw.get(key, default))
-    except (TypeError, ValueError):
-        return default
 
 
 def redirect_uri_of(config: Config, override: str | None = None) -> str:
     """The ``--redirect-uri``, else the config's ``redirect_uri``, else Enphase's page."""
-    return override or config.get_str("redirect_uri") or DEFAULT_REDIRECT_URI
+    return override or config.redirect_uri or DEFAULT_REDIRECT_URI
 
 
 def code_from(text: str) -> str:

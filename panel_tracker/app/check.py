@@ -9,24 +9,24 @@ no tokens is loaded anyway, so the check can say everything that is missing in o
 
 from __future__ import annotations
 
-import enum
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..enlighten.client import EnlightenClient
 from ..enlighten.errors import AuthError, EnlightenError, NetworkError, RateLimitError
 from ..enlighten.jwt import REFRESH_WARNING, jwt_expiry, relative, when
 from ..enlighten.models import SystemInfo
-from ..errors import DataFileError, LockHeldError, PanelTrackerError
+from ..errors import ConfigError, DataFileError, LockHeldError, PanelTrackerError
+from ..findings import Finding
 from ..history import load_history
 from ..settings import Config
+from ..sheets import check as sheets_check
 from .authorize import APP_KEYS, setup_client, system_lock, valid_system_id
+from .daily import sheets_client
 
 logger = logging.getLogger(__name__)
 
@@ -34,52 +34,6 @@ AUTHORIZE_COMMAND = "python enlightenAPI_v4.py authorize"
 DAILY_JOB_COMMAND = "python run_inverter_daily_stats.py"
 APPLICATIONS_PAGE = "https://developer-v4.enphase.com/admin/applications"
 # A refresh token closer to its end than this needs attention before the user is locked out.
-
-
-class Status(enum.Enum):
-    OK = "ok"
-    PROBLEM = "PROBLEM"
-    SKIPPED = "skipped"
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One line of the check: fine, a problem with its fix, or a check that could not run.
-
-    ``config_unusable`` marks a problem in the config itself (exit status 2).
-    """
-
-    status: Status
-    what: str
-    fix: str = ""
-    config_unusable: bool = False
-
-    @classmethod
-    def good(cls, what: str) -> Finding:
-        return cls(Status.OK, what)
-
-    @classmethod
-    def problem(cls, what: str, fix: str, *, config_unusable: bool = False) -> Finding:
-        return cls(Status.PROBLEM, what, fix, config_unusable)
-
-    @classmethod
-    def skipped(cls, what: str) -> Finding:
-        return cls(Status.SKIPPED, what)
-
-    @property
-    def ok(self) -> bool:
-        return self.status is not Status.PROBLEM
-
-    def line(self) -> str:
-        text = f"{self.status.value:<8}{self.what}"
-        return f"{text} -> {self.fix}" if self.fix else text
-
-
-def exit_status(findings: Sequence[Finding]) -> int:
-    """0 when nothing is wrong, 2 when the config itself is unusable, else 1."""
-    if any(f.config_unusable for f in findings if not f.ok):
-        return 2
-    return 1 if any(not f.ok for f in findings) else 0
 
 
 # --- the config ---------------------------------------------------------------------------
@@ -93,7 +47,7 @@ def check_config(config: Config) -> list[Finding]:
 
 
 def _check_app_keys(config: Config) -> Finding:
-    missing = [key for key in APP_KEYS if config.get_str(key) is None]
+    missing = config.missing(*APP_KEYS)
     if missing:
         return Finding.problem(
             f"not set in the config: {', '.join(missing)}",
@@ -104,7 +58,7 @@ def _check_app_keys(config: Config) -> Finding:
 
 
 def _check_system_id(config: Config) -> Finding:
-    value = config.get_str("system_id")
+    value = config.given_system_id
     if value is None:
         return Finding.problem(
             "system_id is not set",
@@ -118,7 +72,7 @@ def _check_system_id(config: Config) -> Finding:
             "set it to the number in the Enlighten web address",
             config_unusable=True,
         )
-    return Finding.good(f"system_id {value.strip()} ({config.get_str('name') or 'no name set'})")
+    return Finding.good(f"system_id {value.strip()} ({config.given_name or 'no name set'})")
 
 
 def _check_api_url(config: Config) -> Finding:
@@ -133,36 +87,12 @@ def _check_api_url(config: Config) -> Finding:
 
 
 def _check_options(config: Config) -> list[Finding]:
-    findings: list[Finding] = []
-    for key in ("http_timeout_seconds", "lock_wait_seconds"):
-        if key not in config.raw:
-            continue
-        value = config.raw[key]
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            number = -1.0
-        if isinstance(value, bool) or not number > 0:
-            findings.append(
-                Finding.problem(
-                    f"{key} must be a positive number of seconds, not {value!r}",
-                    f"fix {key} in the config or remove it for the default",
-                    config_unusable=True,
-                )
-            )
-    zone = config.get_str("timezone")
-    if zone is not None:
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            findings.append(
-                Finding.problem(
-                    f"unknown timezone {zone!r}",
-                    'use an IANA name like "America/Denver", or remove the key',
-                    config_unusable=True,
-                )
-            )
-    return findings
+    """Every other key, as the daily job reads it: each bad one with the settings' own fix."""
+    problems = config.problems(skip=frozenset({"system_id", "api_url"}))
+    return [
+        Finding.problem(exc.message, exc.hint or "fix it in the config", config_unusable=True)
+        for exc in problems
+    ]
 
 
 def _check_file_mode(path: Path) -> list[Finding]:
@@ -360,7 +290,7 @@ def _describe(system: SystemInfo) -> str:
 
 
 def _api_problem(exc: EnlightenError) -> Finding:
-    message = str(exc)
+    message = exc.message  # its own advice, if any, is in exc.hint
     if isinstance(exc, AuthError) and exc.refresh_failed:
         return Finding.problem(
             "Enlighten refused the refresh token (expired or revoked)",
@@ -374,25 +304,20 @@ def _api_problem(exc: EnlightenError) -> Finding:
         )
     if isinstance(exc, AuthError):
         return Finding.problem(
-            f"Enlighten refused the credentials ({_head(message)})",
+            f"Enlighten refused the credentials ({message})",
             "check that app_api_key belongs to the same application as app_client_id; "
             f"else run: {AUTHORIZE_COMMAND}",
         )
     if isinstance(exc, NetworkError):
         return Finding.problem(
-            f"cannot reach Enlighten ({_head(message)})", "check the network and api_url"
+            f"cannot reach Enlighten ({message})", "check the network and api_url"
         )
     if isinstance(exc, RateLimitError):
         return Finding.problem(
-            f"Enlighten's API quota is used up ({_head(message)})",
+            f"Enlighten's API quota is used up ({message})",
             "wait for the quota to reset, then run check again",
         )
-    return Finding.problem(f"the Enlighten API failed ({_head(message)})", "run check again later")
-
-
-def _head(message: str) -> str:
-    """The part of an exception message before its own advice."""
-    return message.split("): ", 1)[0] + (")" if "): " in message else "")
+    return Finding.problem(f"the Enlighten API failed ({message})", "run check again later")
 
 
 # --- the Google Sheet -----------------------------------------------------------------------
@@ -400,10 +325,17 @@ SheetCheck = Callable[[Config], list[Finding]]
 
 
 def check_sheet(config: Config) -> list[Finding]:
-    """``sheets_check.check_sheet``, imported only when asked: it brings the Sheets code."""
-    from ..sheets.check import check_sheet as check  # noqa: PLC0415 - it imports this module
-
-    return check(config)
+    """The spreadsheet answers, has its layout, and a column for every recent panel."""
+    try:
+        settings = config.settings
+    except ConfigError as exc:
+        return [Finding.skipped(f"Google Sheet not checked: {exc.message}")]
+    return sheets_check.check_sheet(
+        settings.sheets.spreadsheet_id,
+        settings.history_path,
+        # A person is waiting: one retry, not the daily job's patient four.
+        lambda: sheets_client(config, num_retries=1),
+    )
 
 
 # --- everything, in order -------------------------------------------------------------------
@@ -436,7 +368,7 @@ def _check_api(
     config: Config, make_client: Callable[[Config], EnlightenClient], now: datetime
 ) -> tuple[list[Finding], bool]:
     """The Enlighten findings, and whether the calls renewed (and saved) the token pair."""
-    if any(config.get_str(key) is None for key in APP_KEYS):
+    if config.missing(*APP_KEYS):
         return [
             Finding.skipped("Enlighten API not called: the application keys are missing")
         ], False

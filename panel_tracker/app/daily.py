@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..energy import DailyEnergyUpdate, Reading, UpdateResult
@@ -24,17 +24,16 @@ from ..enlighten.gaps import GapSource, fetch_gap_data
 from ..enlighten.jwt import REFRESH_WARNING, jwt_expiry, relative, when
 from ..errors import ConfigError, PanelTrackerError
 from ..health.dc import dc_findings
-from ..health.thresholds import panel_watts_from_config
 from ..history import History, load_history, save_history
 from ..settings import TOKEN_KEYS, Config
-from ..sheets.push import push_history, sheets_configured
-from ..sheets.transport import SheetsClient
+from ..sheets.auth import ShowUrl, load_credentials
+from ..sheets.push import SheetTarget, push_history
+from ..sheets.transport import SheetsClient, open_client
 from ..storage import (
     SECRET_FILE_MODE,
     adopt_save,
     adoptable_save,
     clean_stale_temp_files,
-    read_json,
     run_lock,
 )
 from .health_step import HealthOutcome, announce, judge_panels, system_alert
@@ -188,7 +187,7 @@ def update_history(
         )
     now = now or datetime.now(timezone.utc)
     update = DailyEnergyUpdate(
-        history, readings, tz, now=now, panel_watts=panel_watts_from_config(config)
+        history, readings, tz, now=now, panel_watts=config.settings.panel_watts
     )
     gap_data = fetch_gap_data(source, history, update.gaps(), tz=tz, today=update.local_day() or "")
     run.notes.extend(gap_data.notes)
@@ -223,9 +222,35 @@ def tokens_after_lock(config: Config) -> None:
         )
     rescue = config.path.with_name(config.path.name + ".new-tokens")
     clean_stale_temp_files([config.path, rescue, config.history_path], older_than=started)
-    on_disk = read_json(config.path, what="config")
-    if isinstance(on_disk, dict):
-        config.raw.update({key: on_disk.get(key) for key in TOKEN_KEYS})
+    config.reread_tokens()
+
+
+def sheets_client(
+    config: Config,
+    *,
+    show_authorization_url: ShowUrl | None = None,
+    credentials: Any | None = None,
+    **options: Any,
+) -> SheetsClient:
+    """The Sheets client of this config: credentials (``sheets.auth``) and one service."""
+    settings = config.settings
+    if credentials is None:
+        google = settings.sheets.google
+        credentials = load_credentials(google, show_authorization_url=show_authorization_url)
+    return open_client(
+        credentials, timeout=settings.http_timeout, api_url=settings.sheets.api_url, **options
+    )
+
+
+def sheet_target(config: Config) -> SheetTarget:
+    """The spreadsheet this config pushes to, and the tool's notes about it."""
+    settings = config.settings
+    return SheetTarget(
+        spreadsheet_id=settings.sheets.spreadsheet_id,
+        state_file=settings.data_dir / f"google_sheet-{settings.system_id}.json",
+        config_path=config.path,
+        heal_days=settings.sheets.heal_days,
+    )
 
 
 def run_daily_job(
@@ -233,7 +258,7 @@ def run_daily_job(
     source: EnlightenSource | SourceFactory,
     *,
     push_sheet: bool = True,
-    sheets_client: SheetsClientFactory = SheetsClient.from_config,
+    sheets_client: SheetsClientFactory = sheets_client,
 ) -> DailyRun:
     """The whole job under the system's lock.
 
@@ -249,7 +274,7 @@ def run_daily_job(
         run.notes.append(f"history: {config.history_path}")
         _push_sheet(config, history, run, enabled=push_sheet, sheets_client=sheets_client)
         run.warnings.extend(announce(config, history, run.health, system_name=config.name))
-        report_dir = config.path_setting("report_dir")
+        report_dir = config.settings.report.report_dir
         if report_dir is not None:
             run.notes.append(f"report: {report_dir / 'index.html'}")
     return run
@@ -266,14 +291,15 @@ def _push_sheet(
     if not enabled:
         run.notes.append("Google Sheet: skipped (--no-sheet)")
         return
-    if not sheets_configured(config):
+    target = sheet_target(config)
+    if target.spreadsheet_id is None:
         run.notes.append(
             "Google Sheet: not configured (set spreadsheet_id, or run "
             "populate_google_sheet.py --init; see README)"
         )
         return
     try:
-        result = push_history(config, history, service=sheets_client(config))
+        result = push_history(target, history, service=sheets_client(config))
     except PanelTrackerError as exc:
         # The history is saved; the next run writes every day the sheet lacks.
         run.failures.append(

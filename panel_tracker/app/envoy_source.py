@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from ..energy import Reading
 from ..enlighten.errors import EnlightenError
 from ..envoy.reader import GatewayReading, read_gateway
-from ..envoy.settings_keys import EnvoySettings, parse_envoy_settings
+from ..envoy.settings_keys import EnvoySettings
 from ..errors import ConfigError
 from ..settings import Config
 
@@ -78,5 +78,5 @@ class EnvoySource:
 
 def envoy_source(config: Config) -> EnvoySource | None:
     """The gateway source when the config says ``"source": "envoy"``, else None (the cloud)."""
-    settings = parse_envoy_settings(config.raw)
+    settings = config.settings.envoy
     return EnvoySource(settings) if settings is not None else None

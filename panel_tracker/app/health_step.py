@@ -7,13 +7,13 @@ and a failure of a judgement, an alert channel or a chart is a warning, not a fa
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from ..health.assess import HealthReport, HealthSettings, assess, panel_watts_from_config
+from ..health.assess import HealthReport, assess
 from ..health.episodes import SYSTEM, AlertEvent, update_alert_state
 from ..history import History
-from ..notify import send_alerts
-from ..report.page import DEFAULT_REPORT_DAYS, write_report
+from ..notify import AlertSettings, send_alerts
+from ..report.page import ReportOptions, write_report
 from ..settings import Config
 
 logger = logging.getLogger(__name__)
@@ -33,8 +33,8 @@ def judge_panels(config: Config, history: History) -> HealthOutcome:
     """Assess every panel and move the alert episodes on (state kept in the history)."""
     outcome = HealthOutcome()
     try:
-        settings = HealthSettings.from_config(config)
-        outcome.report = assess(history, settings, panel_watts=panel_watts_from_config(config))
+        settings = config.settings
+        outcome.report = assess(history, settings.health, panel_watts=settings.panel_watts)
         outcome.events = update_alert_state(history, outcome.report)
         outcome.lines = outcome.report.summary_lines()
     except Exception as exc:  # a verdict is a bonus; the day's energy must be saved regardless
@@ -53,14 +53,34 @@ def announce(
     """Send the alerts and write the report; returns warnings for a failed report.
 
     A failed alert delivery is logged as a warning by ``send_alerts`` itself."""
-    send_alerts(outcome.events, config, system_name=system_name)
+    settings = config.settings
+    send_alerts(
+        outcome.events,
+        alert_settings(config),
+        system_name=system_name,
+        system_id=settings.system_id,
+    )
     warnings: list[str] = []
-    report_dir = config.path_setting("report_dir")
+    report_dir = settings.report.report_dir
     if report_dir is not None and outcome.report is not None:
         try:
-            days = int(config.raw.get("report_days", DEFAULT_REPORT_DAYS))
-            write_report(history, outcome.report, config, report_dir, days=days)
+            days = settings.report.report_days
+            write_report(history, outcome.report, report_options(config), report_dir, days=days)
         except Exception as exc:  # a chart must never fail the night's run
             logger.debug("report failed", exc_info=True)
             warnings.append(f"the report could not be written: {type(exc).__name__}: {exc}")
     return warnings
+
+
+def alert_settings(config: Config) -> AlertSettings:
+    """The alert channels, with the config's current secrets to keep out of failure texts."""
+    return replace(config.settings.alerts, secrets=tuple(config.secrets()))
+
+
+def report_options(config: Config) -> ReportOptions:
+    settings = config.settings
+    return ReportOptions(
+        name=settings.name,
+        panel_layout=settings.report.panel_layout,
+        panel_watts=settings.panel_watts,
+    )

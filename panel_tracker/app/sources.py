@@ -34,7 +34,7 @@ def enlighten_client(config: Config, **overrides: Any) -> EnlightenClient:
         "access_token": config.access_token,
         "refresh_token": config.refresh_token,
         "token_updater": save,
-        "access_token_expires_at": config.raw.get("access_token_expires_at"),
+        "access_token_expires_at": config.access_token_expires_at,
         **overrides,
     }
     # Read only when needed: either may be missing or unusable in a config being set up.

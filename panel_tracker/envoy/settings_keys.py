@@ -13,6 +13,17 @@ from typing import Any
 from ..errors import ConfigError
 
 SOURCES = ("enlighten", "envoy")
+KEYS = frozenset(
+    {
+        "source",
+        "envoy_host",
+        "envoy_token",
+        "envoy_username",
+        "envoy_password",
+        "envoy_timeout_seconds",
+    }
+)
+"""The top-level config keys read here (the settings module adds them to the keys it knows)."""
 DEFAULT_TIMEOUT_SECONDS = 30.0
 
 

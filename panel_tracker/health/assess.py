@@ -50,7 +50,7 @@ from .table import (
     ratio_table,
     run_rule_reference,
 )
-from .thresholds import HealthSettings, PanelWatts, panel_watts_from_config
+from .thresholds import HealthSettings, PanelWatts
 
 # What callers know as the health check's own names, wherever they live now.
 __all__ = [
@@ -67,7 +67,6 @@ __all__ = [
     "PanelWatts",
     "RatioTable",
     "assess",
-    "panel_watts_from_config",
     "ratio_table",
     "run_rule_reference",
 ]

@@ -1,27 +1,23 @@
-"""The health check's settings: the config's optional ``"health"`` object and ``panel_watts``.
+"""The health check's settings as a value: thresholds and the panels' ratings.
 
-Both are read and checked here, once, so a typo or an impossible threshold is a clear
-``ConfigError`` before any panel is judged (see ``health`` for what the thresholds mean there).
+The settings module reads the config's ``"health"`` object and ``panel_watts`` and builds these
+values once; an impossible threshold is a clear ``ConfigError`` before any panel is judged (see
+``health`` for what the thresholds mean there). Nothing here reads the config.
 """
 
 from __future__ import annotations
 
-import logging
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any, TypeAlias
+from dataclasses import dataclass
+from typing import TypeAlias
 
 from ..errors import ConfigError
-from ..settings import Config
-
-logger = logging.getLogger(__name__)
 
 # The panels' ratings: one for every panel, one per serial, or None (all alike).
 PanelWatts: TypeAlias = int | Mapping[str, int] | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HealthSettings:
     """Thresholds of the health check; each one can be set in the config's ``"health"`` object.
 
@@ -88,61 +84,3 @@ class HealthSettings:
             problems.append("retired_after_days must be at least stopped_after_days")
         if problems:
             raise ConfigError("health settings: " + "; ".join(problems))
-
-    @classmethod
-    def from_config(cls, config: Config | Mapping[str, Any] | None) -> HealthSettings:
-        """Settings from the config's optional ``"health"`` object (a Config or its raw dict).
-
-        A value of the wrong type or out of range is a ``ConfigError``; an unknown key is
-        logged (probably a typo) and ignored.
-        """
-        raw = config.raw if isinstance(config, Config) else (config or {})
-        section = raw.get("health") or {}
-        where = f"{config.path}: " if isinstance(config, Config) else ""
-        if not isinstance(section, Mapping):
-            raise ConfigError(f"{where}'health' must be an object of settings")
-        known = {f.name: f for f in fields(cls)}
-        values: dict[str, Any] = {}
-        for key, value in section.items():
-            spec = known.get(key)
-            if spec is None:
-                if not str(key).startswith("_"):  # "_comment" keys are documentation
-                    logger.warning("config 'health': unknown setting %r ignored", key)
-                continue
-            values[key] = _coerce(key, value, int if spec.type in (int, "int") else float, where)
-        try:
-            return cls(**values)
-        except ConfigError as exc:
-            raise ConfigError(f"{where}{exc}") from None
-
-
-def _coerce(key: str, value: Any, kind: type, where: str) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{where}health setting {key!r} must be a number, got {value!r}")
-    if kind is int:
-        if value != int(value):
-            raise ConfigError(f"{where}health setting {key!r} must be a whole number")
-        return int(value)
-    if not math.isfinite(value):
-        raise ConfigError(f"{where}health setting {key!r} must be a finite number")
-    return float(value)
-
-
-def panel_watts_from_config(
-    config: Config | Mapping[str, Any] | None,
-) -> int | dict[str, int] | None:
-    """The config's optional ``panel_watts``: one rating for all panels, or ``{serial: W}``."""
-    raw = config.raw if isinstance(config, Config) else (config or {})
-    value = raw.get("panel_watts")
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    if isinstance(value, Mapping) and all(
-        isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in value.values()
-    ):
-        return {str(serial): int(w) for serial, w in value.items()}
-    raise ConfigError(
-        "config 'panel_watts' must be a positive whole number of watts, or an object "
-        '{"<serial>": watts, ...}'
-    )

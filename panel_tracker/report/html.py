@@ -2,8 +2,8 @@
 
 The colour of a panel says how it is doing (``panel_style``); the same colours mark it in the
 layout, in the last-days table and, through the palette, in the charts. The layout comes from
-the config's ``panel_layout`` (rows of serials as on the roof, ``null`` for a gap); without it
-the panels are laid out in serial order.
+the config's ``panel_layout`` (rows of serials as on the roof, None for a gap; the settings
+module parses and checks it); without it the panels are laid out in serial order.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from __future__ import annotations
 import html
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from ..health.assess import HealthReport, PanelVerdict
 from ..health.table import RatioTable
 from ..history import History
-from ..settings import Config
 
 logger = logging.getLogger(__name__)
 
@@ -64,33 +64,22 @@ _LABELS = {
 # --- layout --------------------------------------------------------------------------------
 
 
-def panel_grid(report: HealthReport, config: Config) -> tuple[list[list[str | None]], list[str]]:
+PanelLayout = Sequence[Sequence[str | None]]
+
+
+def panel_grid(
+    report: HealthReport, layout: PanelLayout | None
+) -> tuple[list[list[str | None]], list[str]]:
     """Rows of serials (None for a gap) and the active serials the layout does not place."""
     active = [v.serial for v in report.panels if not v.retired]
-    layout = _configured_layout(config)
-    if layout is None:
+    if not layout:
         columns = min(8, max(3, math.ceil(math.sqrt(len(active) * 1.5)))) if active else 1
         rows: list[list[str | None]] = [
             list(active[i : i + columns]) for i in range(0, len(active), columns)
         ]
         return rows, []
     placed = {serial for row in layout for serial in row if serial}
-    return layout, [s for s in active if s not in placed]
-
-
-def _configured_layout(config: Config) -> list[list[str | None]] | None:
-    value = config.raw.get("panel_layout")
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(row, list) for row in value):
-        logger.warning(
-            "config 'panel_layout' must be a list of rows of serials; using serial order"
-        )
-        return None
-    rows: list[list[str | None]] = []
-    for row in value:
-        rows.append([str(cell).strip() if cell not in (None, "") else None for cell in row])
-    return rows if any(any(row) for row in rows) else None
+    return [list(row) for row in layout], [s for s in active if s not in placed]
 
 
 # --- style and sections -------------------------------------------------------------------
@@ -158,8 +147,8 @@ def status_section(report: HealthReport) -> str:
     return f'<section class="status{css}" id="status"><h2>{heading}</h2><ul>{items}</ul></section>'
 
 
-def layout_section(report: HealthReport, config: Config) -> str:
-    rows, unplaced = panel_grid(report, config)
+def layout_section(report: HealthReport, layout: PanelLayout | None) -> str:
+    rows, unplaced = panel_grid(report, layout)
     columns = max((len(row) for row in rows), default=1)
     by_serial = {v.serial: v for v in report.panels}
     cells: list[str] = []

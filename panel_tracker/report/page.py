@@ -14,19 +14,20 @@ from __future__ import annotations
 
 import html
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ..health.assess import HealthReport, PanelVerdict
 from ..health.table import RatioTable, ratio_table
-from ..health.thresholds import panel_watts_from_config
+from ..health.thresholds import PanelWatts
 from ..history import History
-from ..settings import Config
 from ..storage import atomic_write_bytes, atomic_write_text
 from .charts import panels_chart, png_bytes, ratio_chart, totals_chart
 from .html import (
     PAGE_CSS,
+    PanelLayout,
     chart_section,
     last_days_section,
     layout_section,
@@ -53,10 +54,19 @@ def attention_order(report: HealthReport) -> list[PanelVerdict]:
 DEFAULT_REPORT_DAYS = 30
 
 
+@dataclass(frozen=True, slots=True)
+class ReportOptions:
+    """What the page needs from the settings: the system's name, the roof, the ratings."""
+
+    name: str
+    panel_layout: PanelLayout | None = None
+    panel_watts: PanelWatts = None
+
+
 def write_report(
     history: History,
     report: HealthReport,
-    config: Config,
+    options: ReportOptions,
     out_dir: Path,
     *,
     days: int = DEFAULT_REPORT_DAYS,
@@ -72,7 +82,7 @@ def write_report(
     days = max(1, int(days))
     table = report.table
     if table is None:
-        table = ratio_table(history, report.settings, panel_watts=panel_watts_from_config(config))
+        table = ratio_table(history, report.settings, panel_watts=options.panel_watts)
     window = _window(table, days)
     order = attention_order(report)
     charts: list[tuple[str, str, str]] = []  # (file, heading, alt text)
@@ -98,7 +108,7 @@ def write_report(
         charts.append(
             (TOTALS_CHART, "Daily totals", f"The array's energy per day over the last {days} days")
         )
-    page = _page(history, report, config=config, table=table, order=order, charts=charts)
+    page = _page(history, report, options=options, table=table, order=order, charts=charts)
     index = out_dir / "index.html"
     atomic_write_text(index, page, mode=REPORT_FILE_MODE)
     used = {name for name, _, _ in charts}
@@ -122,12 +132,12 @@ def _page(
     history: History,
     report: HealthReport,
     *,
-    config: Config,
+    options: ReportOptions,
     table: RatioTable,
     order: list[PanelVerdict],
     charts: list[tuple[str, str, str]],
 ) -> str:
-    name = html.escape(config.name)
+    name = html.escape(options.name)
     day = report.day or "no data yet"
     active = sum(1 for v in report.panels if not v.retired)
     parts = [
@@ -140,7 +150,7 @@ def _page(
         f'<p class="day">Panel health on {html.escape(day)} &middot; {active} panels</p>',
         "</header>",
         status_section(report),
-        layout_section(report, config),
+        layout_section(report, options.panel_layout),
         last_days_section(history, report, table, order),
     ]
     parts += [chart_section(file, heading, alt) for file, heading, alt in charts]

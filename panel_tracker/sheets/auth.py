@@ -28,23 +28,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ..settings import Config
 from ..storage import SECRET_FILE_MODE, atomic_write_text
 from .transport import (
     GoogleAuthError,
     GoogleAuthSetupError,
-    credential_secrets,
     error_detail,
-    refresh_failure_message,
+    refresh_failure,
 )
-
-__all__ = ["SCOPES", "CredentialFiles", "authorize", "credential_secrets", "load_credentials"]
 
 logger = logging.getLogger(__name__)
 
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
-DEFAULT_TOKEN_FILE = "token.json"  # noqa: S105 - a file name
-DEFAULT_CLIENT_SECRETS_FILE = "credentials.json"
 LEGACY_PICKLE_FILE = "token.pickle"
 DEFAULT_OAUTH_PORT = 8080
 AUTHORIZATION_WAIT_S = 600
@@ -52,7 +46,7 @@ AUTHORIZATION_WAIT_S = 600
 ShowUrl = Callable[[str], None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CredentialFiles:
     """Where each kind of credential lives, resolved against the config's folder."""
 
@@ -61,37 +55,36 @@ class CredentialFiles:
     legacy_pickle: Path
     client_secrets: Path
 
-    @classmethod
-    def from_config(cls, config: Config) -> CredentialFiles:
-        token = config.path_setting("google_token_file", DEFAULT_TOKEN_FILE)
-        secrets = config.path_setting("google_client_secrets_file", DEFAULT_CLIENT_SECRETS_FILE)
-        assert token is not None and secrets is not None  # both have defaults
-        return cls(
-            service_account=config.path_setting("google_service_account_file"),
-            token=token,
-            legacy_pickle=config.folder / LEGACY_PICKLE_FILE,
-            client_secrets=secrets,
-        )
+
+@dataclass(frozen=True, slots=True)
+class GoogleAccess:
+    """What reaching Google takes, as the settings say: the files, the endpoint, the port."""
+
+    files: CredentialFiles
+    config_path: Path  # named in the messages that ask for a fix there
+    timeout: float = 30.0
+    token_uri: str | None = None
+    oauth_port: int = DEFAULT_OAUTH_PORT
 
 
-def load_credentials(config: Config, *, show_authorization_url: ShowUrl | None = None) -> Any:
+def load_credentials(access: GoogleAccess, *, show_authorization_url: ShowUrl | None = None) -> Any:
     """Usable credentials, refreshed if needed; ``GoogleAuthError`` says what to do if not."""
-    files = CredentialFiles.from_config(config)
+    files = access.files
     if files.service_account is not None:
-        return _service_account(config, files.service_account)
+        return _service_account(access, files.service_account)
     if files.token.exists():
         credentials = _read_token_file(files.token)
     elif files.legacy_pickle.exists():
         credentials = _migrate_pickle(files.legacy_pickle, files.token)
     elif files.client_secrets.exists() and show_authorization_url is not None:
-        credentials = authorize(config, files, show_authorization_url)
+        credentials = authorize(access, show_authorization_url)
         _save_token(credentials, files.token)
         return credentials
     else:
-        raise GoogleAuthSetupError(_setup_advice(files))
-    credentials = _with_token_uri(credentials, config)
+        raise _setup_needed(files)
+    credentials = _with_token_uri(credentials, access.token_uri)
     if not credentials.valid:
-        refresh_and_save(credentials, files.token, timeout=config.http_timeout)
+        refresh_and_save(credentials, files.token, timeout=access.timeout)
     return credentials
 
 
@@ -101,13 +94,13 @@ def refresh_and_save(credentials: Any, token_file: Path, *, timeout: float) -> N
 
     if not credentials.refresh_token:
         raise GoogleAuthError(
-            f"{token_file} has no refresh token; delete it and run populate_google_sheet.py "
-            "by hand to authorize again"
+            f"{token_file} has no refresh token",
+            hint="delete it and run populate_google_sheet.py by hand to authorize again",
         )
     try:
         credentials.refresh(_timed_request(timeout))
     except RefreshError as exc:
-        raise GoogleAuthError(refresh_failure_message(exc)) from None
+        raise refresh_failure(exc) from None
     except TransportError as exc:
         raise GoogleAuthError(
             f"cannot reach Google's token endpoint: {error_detail(str(exc))}"
@@ -116,17 +109,17 @@ def refresh_and_save(credentials: Any, token_file: Path, *, timeout: float) -> N
     logger.info("refreshed the Google access token (saved to %s)", token_file)
 
 
-def authorize(config: Config, files: CredentialFiles, show_url: ShowUrl) -> Any:
+def authorize(access: GoogleAccess, show_url: ShowUrl) -> Any:
     """The first authorization: a local-server flow whose address the caller shows the user."""
     from google_auth_oauthlib.flow import InstalledAppFlow  # noqa: PLC0415
 
-    port = int(config.raw.get("google_oauth_port") or DEFAULT_OAUTH_PORT)
+    files, port = access.files, access.oauth_port
     try:
         flow = InstalledAppFlow.from_client_secrets_file(str(files.client_secrets), SCOPES)
     except (ValueError, OSError) as exc:
         raise GoogleAuthSetupError(
-            f"{files.client_secrets} is not an OAuth client file of type 'Desktop app' ({exc}); "
-            "download it again from the Google Cloud console"
+            f"{files.client_secrets} is not an OAuth client file of type 'Desktop app' ({exc})",
+            hint="download it again from the Google Cloud console",
         ) from None
     make_url = flow.authorization_url
 
@@ -149,8 +142,8 @@ def authorize(config: Config, files: CredentialFiles, show_url: ShowUrl) -> Any:
         )
     except OSError as exc:
         raise GoogleAuthSetupError(
-            f"cannot listen on localhost:{port} for Google's answer ({exc.strerror or exc}); "
-            "set google_oauth_port in the config to a free port"
+            f"cannot listen on localhost:{port} for Google's answer ({exc.strerror or exc})",
+            hint="set google_oauth_port in the config to a free port",
         ) from None
     except Exception as exc:  # oauthlib's and the flow's own errors, e.g. a timeout
         raise GoogleAuthError(
@@ -164,12 +157,13 @@ def authorize(config: Config, files: CredentialFiles, show_url: ShowUrl) -> Any:
 # ----- the kinds of credential ----------------------------------------------------------------
 
 
-def _service_account(config: Config, path: Path) -> Any:
+def _service_account(access: GoogleAccess, path: Path) -> Any:
     from google.oauth2 import service_account  # noqa: PLC0415
 
     if not path.exists():
         raise GoogleAuthSetupError(
-            f"google_service_account_file {path} does not exist; fix the path in {config.path}"
+            f"google_service_account_file {path} does not exist",
+            hint=f"fix the path in {access.config_path}",
         )
     try:
         credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
@@ -177,10 +171,10 @@ def _service_account(config: Config, path: Path) -> Any:
         )
     except (ValueError, KeyError, OSError) as exc:
         raise GoogleAuthSetupError(
-            f"{path} is not a service account key file ({type(exc).__name__}); download a "
-            "JSON key for the service account again"
+            f"{path} is not a service account key file ({type(exc).__name__})",
+            hint="download a JSON key for the service account again",
         ) from None
-    token_uri = config.get_str("google_token_uri")
+    token_uri = access.token_uri
     return credentials.with_token_uri(token_uri) if token_uri else credentials
 
 
@@ -193,12 +187,12 @@ def _read_token_file(path: Path) -> Any:
         # Left untouched: the user decides whether to restore or delete it.
         raise GoogleAuthError(
             f"{path} is not a usable Google token file ({type(exc).__name__}); it was left "
-            "untouched: delete it and run populate_google_sheet.py by hand to authorize again"
+            "untouched",
+            hint="delete it and run populate_google_sheet.py by hand to authorize again",
         ) from None
 
 
-def _with_token_uri(credentials: Any, config: Config) -> Any:
-    token_uri = config.get_str("google_token_uri")
+def _with_token_uri(credentials: Any, token_uri: str | None) -> Any:
     if not token_uri or credentials.token_uri == token_uri:
         return credentials
     moved = credentials.with_token_uri(token_uri)
@@ -243,15 +237,15 @@ def _migrate_pickle(pickle_path: Path, token_path: Path) -> Any:
         credentials = _CredentialsUnpickler(io.BytesIO(pickle_path.read_bytes())).load()
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError) as exc:
         raise GoogleAuthError(
-            f"{pickle_path} does not hold Google credentials ({exc}); it was not used: delete "
-            "it and run populate_google_sheet.py by hand to authorize again"
+            f"{pickle_path} does not hold Google credentials ({exc}); it was not used",
+            hint="delete it and run populate_google_sheet.py by hand to authorize again",
         ) from None
     except OSError as exc:
         raise GoogleAuthError(f"cannot read {pickle_path}: {exc.strerror}") from None
     if not isinstance(credentials, Credentials):
         raise GoogleAuthError(
-            f"{pickle_path} holds a {type(credentials).__name__}, not Google user credentials; "
-            "delete it and run populate_google_sheet.py by hand to authorize again"
+            f"{pickle_path} holds a {type(credentials).__name__}, not Google user credentials",
+            hint="delete it and run populate_google_sheet.py by hand to authorize again",
         )
     _save_token(credentials, token_path)
     logger.warning(
@@ -278,16 +272,17 @@ def _timed_request(timeout: float) -> Callable[..., Any]:
     return call
 
 
-def _setup_advice(files: CredentialFiles) -> str:
+def _setup_needed(files: CredentialFiles) -> GoogleAuthSetupError:
     if files.client_secrets.exists():
-        return (
-            f"no Google token yet ({files.token} does not exist): run populate_google_sheet.py "
-            "once by hand in a terminal to authorize (it prints an address to open), or set "
-            "google_service_account_file for an unattended setup (see README)"
+        return GoogleAuthSetupError(
+            f"no Google token yet ({files.token} does not exist)",
+            hint="run populate_google_sheet.py once by hand in a terminal to authorize (it "
+            "prints an address to open), or set google_service_account_file for an unattended "
+            "setup (see README)",
         )
-    return (
-        f"no Google credentials: put the OAuth client file of a 'Desktop app' at "
-        f"{files.client_secrets} and run populate_google_sheet.py by hand once, or set "
-        "google_service_account_file to a service account key shared on the spreadsheet "
-        "(see README: 'Google Sheet')"
+    return GoogleAuthSetupError(
+        "no Google credentials",
+        hint=f"put the OAuth client file of a 'Desktop app' at {files.client_secrets} and run "
+        "populate_google_sheet.py by hand once, or set google_service_account_file to a "
+        "service account key shared on the spreadsheet (see README: 'Google Sheet')",
     )

@@ -9,13 +9,13 @@ sheet list, then the serials.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from datetime import date, timedelta
+from pathlib import Path
 
-from ..app.check import Finding
 from ..errors import DataFileError, PanelTrackerError
+from ..findings import Finding
 from ..history import load_history
-from ..settings import Config
 from .grid import SERIALS_RANGE, TEMPLATE_TITLE
 from .read import DATA_FIELDS, META_FIELDS, parse_snapshot
 from .transport import SheetsClient
@@ -24,24 +24,22 @@ INIT_COMMAND = "python populate_google_sheet.py --init"
 # A serial silent for longer than this is taken as retired and needs no column.
 RECENT_DAYS = 30
 _MAX_LISTED = 5
-# Where a Sheets message turns from what happened to what to do about it.
-# Said for the daily push, not true of a check.
-_PUSH_CONTEXT = re.compile(r"; the history is saved, the next run fills the sheet")
-_ADVICE = re.compile(
-    r"(?:; |: )(?=(?:run|put|share|check|delete|set|download|authorize|use|add|fix) )"
-)
+GENERAL_FIX = "check the network and the Google settings in the config, then run check again"
+
+ClientFactory = Callable[[], SheetsClient]
 
 
-def check_sheet(config: Config, *, client: SheetsClient | None = None) -> list[Finding]:
-    spreadsheet_id = config.spreadsheet_id
+def check_sheet(
+    spreadsheet_id: str | None, history_path: Path, client: ClientFactory
+) -> list[Finding]:
+    """The spreadsheet's findings; ``client`` builds the Sheets client (credentials) when due."""
     if spreadsheet_id is None:
         return [
             Finding.good("Google Sheet not configured (no spreadsheet_id): the history file only")
         ]
     try:
-        # A person is waiting: one retry, not the daily job's patient four.
-        client = client or SheetsClient.from_config(config, num_retries=1)
-        listing = client.get(spreadsheet_id, fields=META_FIELDS)
+        sheets = client()
+        listing = sheets.get(spreadsheet_id, fields=META_FIELDS)
     except PanelTrackerError as exc:
         return [_from_error(exc)]
     titles = [str(s.get("properties", {}).get("title")) for s in listing.get("sheets", [])]
@@ -64,7 +62,7 @@ def check_sheet(config: Config, *, client: SheetsClient | None = None) -> list[F
         )
         return findings
     try:
-        response = client.get(
+        response = sheets.get(
             spreadsheet_id, ranges=[SERIALS_RANGE], fields=DATA_FIELDS, include_grid_data=True
         )
     except PanelTrackerError as exc:
@@ -73,13 +71,13 @@ def check_sheet(config: Config, *, client: SheetsClient | None = None) -> list[F
         s for s in parse_snapshot(response, [("serials", SERIALS_RANGE)]).serial_columns if s
     }
     findings.append(Finding.good(f"named range {SERIALS_RANGE}: {len(serials)} serials"))
-    findings += _serials_without_column(config, serials)
+    findings += _serials_without_column(history_path, serials)
     return findings
 
 
-def _serials_without_column(config: Config, in_sheet: set[str]) -> list[Finding]:
+def _serials_without_column(history_path: Path, in_sheet: set[str]) -> list[Finding]:
     try:
-        history = load_history(config.history_path)
+        history = load_history(history_path)
     except DataFileError:
         return []  # the config check already reports the broken history
     last_days = {s: d for s in history.serials() if (d := history.last_date(s))}
@@ -100,12 +98,5 @@ def _serials_without_column(config: Config, in_sheet: set[str]) -> list[Finding]
 
 
 def _from_error(exc: PanelTrackerError) -> Finding:
-    """A Sheets error as a finding, its own advice as the fix."""
-    message = _PUSH_CONTEXT.sub("", str(exc))
-    found = _ADVICE.search(message)
-    if found is None:
-        return Finding.problem(
-            f"Google Sheet: {message}",
-            "check the network and the Google settings in the config, then run check again",
-        )
-    return Finding.problem(f"Google Sheet: {message[: found.start()]}", message[found.end() :])
+    """A Sheets error as a finding: its own ``hint`` as the fix."""
+    return Finding.from_error(exc, prefix="Google Sheet: ", fix=GENERAL_FIX)

@@ -176,7 +176,7 @@ class _Layout:
             self.requests += last_7_days_requests(self._new_id(LAST_7_DAYS_TITLE))
             self.added.append(f"sheet '{LAST_7_DAYS_TITLE}'")
         if DASHBOARD_TITLE not in self.sheets:
-            grid, warnings = panel_grid(self.config, self.serials)
+            grid, warnings = panel_grid(self.config.settings.report.panel_layout, self.serials)
             self.warnings += warnings
             sheet_id = self._new_id(DASHBOARD_TITLE)
             self.requests += dashboard_requests(sheet_id, self.config.name, grid)

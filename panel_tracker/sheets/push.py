@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..history import History
-from ..settings import Config
 from .grid import SERIALS_RANGE, TEMPLATE_TITLE, year_title
 from .plan import DaysToPush, Plan, days_to_push, plan_push
 from .read import DATA_FIELDS, META_FIELDS, Snapshot, parse_snapshot, range_a1
@@ -43,9 +43,9 @@ __all__ = [
     "PushResult",
     "SheetConfigError",
     "SheetNotConfiguredError",
+    "SheetTarget",
     "parse_snapshot",
     "push_history",
-    "sheets_configured",
 ]
 
 logger = logging.getLogger(__name__)
@@ -73,41 +73,45 @@ class PushResult:
     api_calls: int
 
 
-def sheets_configured(config: Config) -> bool:
-    """True when the config names a spreadsheet (not the template's placeholder)."""
-    return config.spreadsheet_id is not None
+@dataclass(frozen=True, slots=True)
+class SheetTarget:
+    """Which spreadsheet a push writes, and where the tool keeps what it knows of it."""
+
+    spreadsheet_id: str | None
+    state_file: Path  # <data_dir>/google_sheet-<system_id>.json
+    config_path: Path  # named when spreadsheet_id is missing
+    heal_days: int = DEFAULT_HEAL_DAYS
 
 
 def push_history(
-    config: Config,
+    target: SheetTarget,
     history: History,
     *,
     only_date: str | None = None,
-    service: Any | None = None,
+    service: Any,
 ) -> PushResult:
     """Write the days the year sheets lack and rewrite the recent ones: one read, one write.
 
-    ``service``: a ``SheetsClient`` or a ``googleapiclient`` service (tests, the benchmark);
-    by default one is built from the config's credentials. Raises ``SheetsError``; each
+    ``service``: a ``SheetsClient`` (the app layer builds it from the settings) or a
+    ``googleapiclient`` service (tests, the benchmark). Raises ``SheetsError``; each
     warning is logged as well as returned.
     """
-    spreadsheet_id = config.spreadsheet_id
+    spreadsheet_id = target.spreadsheet_id
     if spreadsheet_id is None:
         raise SheetNotConfiguredError(
-            f"{config.path}: spreadsheet_id is not set; set it to the id in the sheet's web "
-            "address, or run populate_google_sheet.py --init to create a spreadsheet"
+            f"{target.config_path}: spreadsheet_id is not set",
+            hint="set it to the id in the sheet's web address, or run "
+            "populate_google_sheet.py --init to create a spreadsheet",
         )
-    heal_days = _heal_days(config)
+    heal_days = target.heal_days
     days = days_to_push(history, only_date=only_date, heal_days=heal_days)
     if not days.by_year:
         note = f"the history has no day {only_date}" if only_date else "the history has no days"
         logger.warning("Google Sheet: nothing to push (%s)", note)
         return PushResult(spreadsheet_id, [], 0, 0, [f"nothing to push: {note}"], 0)
-    client = service if isinstance(service, SheetsClient) else None
-    if client is None:
-        client = SheetsClient(service) if service is not None else SheetsClient.from_config(config)
+    client = service if isinstance(service, SheetsClient) else SheetsClient(service)
     calls_before = client.calls
-    known = KnownSheets.load(config, spreadsheet_id)
+    known = KnownSheets.load_file(target.state_file, spreadsheet_id)
     push = _Push(client, spreadsheet_id, history, days, known)
     plan = push.run()
     known.save()
@@ -129,16 +133,6 @@ def push_history(
         result.api_calls,
     )
     return result
-
-
-def _heal_days(config: Config) -> int:
-    value = config.raw.get("sheet_heal_days", DEFAULT_HEAL_DAYS)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise SheetConfigError(
-            f"{config.path}: sheet_heal_days must be a whole number of days (default "
-            f"{DEFAULT_HEAL_DAYS}), got {value!r}"
-        )
-    return value
 
 
 class _Push:

@@ -31,7 +31,12 @@ class KnownSheets:
 
     @classmethod
     def load(cls, config: Config, spreadsheet_id: str) -> KnownSheets:
-        path = config.data_dir / f"google_sheet-{config.system_id}.json"
+        return cls.load_file(
+            config.data_dir / f"google_sheet-{config.system_id}.json", spreadsheet_id
+        )
+
+    @classmethod
+    def load_file(cls, path: Path, spreadsheet_id: str) -> KnownSheets:
         known = cls(path, spreadsheet_id)
         if not path.exists():
             return known

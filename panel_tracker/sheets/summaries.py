@@ -15,8 +15,6 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import ConfigError
-from ..settings import Config
 from .bodies import (
     BOLD,
     BOLD_FIELDS,
@@ -40,19 +38,17 @@ AMBER = {"red": 1.0, "green": 0.85, "blue": 0.5}
 PanelGrid = list[list[str | None]]
 
 
-def panel_grid(config: Config, serials: Sequence[str]) -> tuple[PanelGrid, list[str]]:
-    """The dashboard's rows of serials (None: no panel there), and warnings about the layout."""
-    layout = config.raw.get("panel_layout")
+def panel_grid(
+    layout: Sequence[Sequence[str | None]] | None, serials: Sequence[str]
+) -> tuple[PanelGrid, list[str]]:
+    """The dashboard's rows of serials (None: no panel there), and warnings about the layout.
+
+    ``layout`` is the config's ``panel_layout`` as the settings module parsed and checked it."""
     known = sorted(set(serials))
     if not layout:
         width = max(1, math.ceil(math.sqrt(len(known))))
         return [list(known[i : i + width]) for i in range(0, len(known), width)], []
-    if not isinstance(layout, list) or not all(isinstance(row, list) for row in layout):
-        raise ConfigError(
-            f"{config.path}: panel_layout must be a list of rows, each a list of serials "
-            '(null for a gap), e.g. [["121", "122"], ["123", null]]'
-        )
-    grid: PanelGrid = [[_serial(cell) for cell in row] for row in layout]
+    grid: PanelGrid = [list(row) for row in layout]
     placed = {s for row in grid for s in row if s}
     warnings = [
         f"panel_layout names serial {s}, which the history does not know"
@@ -134,14 +130,6 @@ def dashboard_requests(sheet_id: int, name: str, grid: PanelGrid) -> list[dict[s
             AMBER,
         ),
     ]
-
-
-def _serial(cell: Any) -> str | None:
-    if cell is None or cell == "":
-        return None
-    if isinstance(cell, float) and cell == int(cell):
-        cell = int(cell)
-    return str(cell).strip() or None
 
 
 def _energy_lookup(serial: str) -> dict[str, Any]:

@@ -18,7 +18,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import PanelTrackerError
-from ..settings import Config
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +45,14 @@ class GoogleAuthSetupError(GoogleAuthError):
     """No usable Google credentials are set up: the user must do something once (exit 2)."""
 
     exit_code = 2
+
+
+def open_client(
+    credentials: Any, *, timeout: float, api_url: str | None = None, **options: Any
+) -> SheetsClient:
+    """The client over a new service for ``credentials`` (see ``sheets.auth``), once per run."""
+    service = build_service(credentials, timeout=timeout, api_url=api_url)
+    return SheetsClient(service, where=sheets_where(api_url), credentials=credentials, **options)
 
 
 def credential_secrets(credentials: Any) -> list[str]:
@@ -91,23 +98,6 @@ class SheetsClient:
         self.sleep = sleep
         self.where = where
         self.calls = 0
-
-    @classmethod
-    def from_config(
-        cls,
-        config: Config,
-        *,
-        show_authorization_url: Callable[[str], None] | None = None,
-        credentials: Any | None = None,
-        **options: Any,
-    ) -> SheetsClient:
-        """Credentials (see ``google_auth``) and the service, built once for the whole run."""
-        from .auth import load_credentials  # noqa: PLC0415 - keeps the import graph flat
-
-        if credentials is None:
-            credentials = load_credentials(config, show_authorization_url=show_authorization_url)
-        service = build_service(config, credentials)
-        return cls(service, where=sheets_where(config), credentials=credentials, **options)
 
     def secrets(self) -> list[str]:
         """The credential's current tokens (a refresh during the run changes them)."""
@@ -158,15 +148,15 @@ class SheetsClient:
         except HttpError as exc:
             raise self._http_error(exc, what, spreadsheet_id) from None
         except RefreshError as exc:
-            raise GoogleAuthError(refresh_failure_message(exc)) from None
+            raise refresh_failure(exc) from None
         except LibraryAuthError as exc:  # e.g. the token endpoint cannot be reached
             raise GoogleAuthError(
                 f"cannot get a Google access token: {error_detail(str(exc))}"
             ) from None
         except (HttpLib2Error, OSError) as exc:  # timeouts are OSErrors too
             raise SheetsError(
-                f"cannot reach {self.where} ({type(exc).__name__}: {exc}); the history is "
-                "saved, the next run fills the sheet"
+                f"cannot reach {self.where} ({type(exc).__name__}: {exc})",
+                hint="check the network and sheets_api_url; the next run fills the sheet",
             ) from None
         return result if isinstance(result, dict) else {}
 
@@ -175,73 +165,63 @@ class SheetsClient:
         detail = error_detail(getattr(exc, "content", b""))
         target = f"spreadsheet {spreadsheet_id}" if spreadsheet_id else "a new spreadsheet"
         after = f" after {self.num_retries + 1} tries" if status == 429 or status >= 500 else ""
+        hint: str | None = None
         if status == 404:
-            message = (
-                f"{target} was not found (HTTP 404): check spreadsheet_id in the config "
-                "and that the spreadsheet is shared with the Google account the tool uses"
+            message = f"{target} was not found (HTTP 404)"
+            hint = (
+                "check spreadsheet_id in the config and that the spreadsheet is shared with "
+                "the Google account the tool uses"
             )
         elif status == 403:
-            message = (
-                f"no permission to {what} {target} (HTTP 403: {detail}): share it with the "
-                "Google account or service account the tool uses (as Editor)"
-            )
+            message = f"no permission to {what} {target} (HTTP 403: {detail})"
+            hint = "share it with the Google account or service account the tool uses (as Editor)"
         elif status == 401:
             return GoogleAuthError(
-                f"Google rejected the credentials (HTTP 401: {detail}); authorize again "
-                "(delete token.json and run populate_google_sheet.py by hand)",
+                f"Google rejected the credentials (HTTP 401: {detail})",
                 status=status,
+                hint="authorize again (delete token.json and run populate_google_sheet.py by hand)",
             )
         elif status == 429:
-            message = (
-                f"Google Sheets quota exceeded{after} (HTTP 429: {detail}); "
-                "the next run fills the sheet"
-            )
+            message = f"Google Sheets quota exceeded{after} (HTTP 429: {detail})"
+            hint = "wait for the quota to reset; the next run fills the sheet"
         elif status >= 500:
-            message = (
-                f"{self.where} failed{after} (HTTP {status}: {detail}); the history is saved, "
-                "the next run fills the sheet"
-            )
+            message = f"{self.where} failed{after} (HTTP {status}: {detail})"
+            hint = "the next run fills the sheet"
         else:
             message = f"{self.where} refused the {what} of {target} (HTTP {status}: {detail})"
         if status == 400 and detail.startswith("Unable to parse range"):
             return SheetsRangeError(message, status=status)
-        return SheetsError(message, status=status)
+        return SheetsError(message, status=status, hint=hint)
 
 
-def refresh_failure_message(exc: Exception) -> str:
+def refresh_failure(exc: Exception) -> GoogleAuthError:
+    """A failed refresh of the Google token (google-auth's ``RefreshError``), with its fix."""
     detail = error_detail(str(exc.args[0]) if exc.args else "")
     if "invalid_grant" in detail or "expired or revoked" in detail:
-        return (
-            f"the Google authorization has expired or was revoked ({detail}); run "
-            "populate_google_sheet.py by hand to authorize again. If this happens every "
-            "week, the OAuth consent screen is still in 'Testing': set it to 'In production' "
-            "or use a service account (see README)"
+        return GoogleAuthError(
+            f"the Google authorization has expired or was revoked ({detail})",
+            hint="run populate_google_sheet.py by hand to authorize again. If this happens "
+            "every week, the OAuth consent screen is still in 'Testing': set it to "
+            "'In production' or use a service account (see README)",
         )
-    return f"cannot refresh the Google access token: {detail}"
+    return GoogleAuthError(f"cannot refresh the Google access token: {detail}")
 
 
-def sheets_where(config: Config) -> str:
-    return (
-        f"the Sheets emulator at {config.sheets_api_url}"
-        if config.sheets_api_url
-        else ("Google Sheets")
-    )
+def sheets_where(api_url: str | None) -> str:
+    return f"the Sheets emulator at {api_url}" if api_url else "Google Sheets"
 
 
-def build_service(config: Config, credentials: Any) -> Any:
+def build_service(credentials: Any, *, timeout: float, api_url: str | None = None) -> Any:
     """The ``googleapiclient`` service, with a timeout on every call and an optional endpoint."""
     import httplib2  # noqa: PLC0415 - heavy; only a run that uses Sheets pays
     from googleapiclient.discovery import build  # noqa: PLC0415
 
     # No type information ships with google_auth_httplib2: import it as a plain module.
     google_auth_httplib2: Any = importlib.import_module("google_auth_httplib2")
-    http = google_auth_httplib2.AuthorizedHttp(
-        credentials, http=httplib2.Http(timeout=config.http_timeout)
-    )
+    http = google_auth_httplib2.AuthorizedHttp(credentials, http=httplib2.Http(timeout=timeout))
     options: dict[str, Any] = {}
-    if config.sheets_api_url:
-        url = config.sheets_api_url
-        options["api_endpoint"] = url if url.endswith("/") else url + "/"
+    if api_url:
+        options["api_endpoint"] = api_url if api_url.endswith("/") else api_url + "/"
     return build(
         "sheets",
         "v4",
