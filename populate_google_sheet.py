@@ -17,7 +17,8 @@ from datetime import date
 from pathlib import Path
 
 import require_python  # noqa: F401  (first: a clear word on a too-old Python)
-from panel_tracker.app.daily import sheet_target, sheets_client
+from panel_tracker.app.daily import lay_out, sheet_target, sheets_client
+from panel_tracker.app.sources import enlighten_client
 from panel_tracker.cli import (
     EXIT_OK,
     add_common_arguments,
@@ -28,7 +29,7 @@ from panel_tracker.cli import (
 from panel_tracker.errors import UsageError
 from panel_tracker.history import History, load_history
 from panel_tracker.settings import Config, default_config_path, load_config
-from panel_tracker.sheets.layout import create_spreadsheet, lay_out_spreadsheet
+from panel_tracker.sheets.layout import create_spreadsheet
 from panel_tracker.sheets.push import PushResult, push_history
 from panel_tracker.sheets.transport import SheetsClient
 from panel_tracker.storage import run_lock
@@ -128,7 +129,7 @@ def _init(config: Config, history: History, client: SheetsClient, *, quiet: bool
         print(f"created spreadsheet {spreadsheet_id} (saved as spreadsheet_id in {config.path})")
     dates = history.dates()
     year = int(dates[-1][:4]) if dates else date.today().year
-    layout = lay_out_spreadsheet(
+    layout = lay_out(
         config, client, spreadsheet_id, serials, year=year, remove_default_sheet=created
     )
     if not quiet:  # its warnings are already on stderr, logged by the layout
@@ -137,7 +138,6 @@ def _init(config: Config, history: History, client: SheetsClient, *, quiet: bool
 
 
 def _serials_from_enlighten(config: Config) -> list[str]:
-    from panel_tracker.app.sources import enlighten_client  # noqa: PLC0415 - only for an empty history
 
     readings = enlighten_client(config).inverter_readings()
     return sorted({reading.serial for reading in readings})

@@ -26,8 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from panel_tracker.app.daily import run_daily_job
 from panel_tracker.app.sources import enlighten_client
 from panel_tracker.energy import DailyEnergyUpdate
-from panel_tracker.health.assess import HealthSettings, assess
+from panel_tracker.health.assess import assess
 from panel_tracker.health.episodes import update_alert_state
+from panel_tracker.health.thresholds import HealthSettings
 from panel_tracker.history import History, load_history, save_history
 from panel_tracker.settings import load_config
 from sandbox.enlighten_emulator import EnlightenEmulator

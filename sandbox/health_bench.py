@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from panel_tracker.health.assess import HealthSettings, assess
+from panel_tracker.health.assess import assess
 from panel_tracker.health.episodes import AlertEvent, update_alert_state
+from panel_tracker.health.thresholds import HealthSettings
 from panel_tracker.history import History
 
 from .site import SimulatedSite, SiteScenario

@@ -16,11 +16,11 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from panel_tracker.app.daily import sheet_target, sheets_client
+from panel_tracker.app.daily import lay_out, sheet_target, sheets_client
 from panel_tracker.history import History
 from panel_tracker.settings import load_config
 from panel_tracker.sheets.grid import a1_quote
-from panel_tracker.sheets.layout import create_spreadsheet, lay_out_spreadsheet
+from panel_tracker.sheets.layout import create_spreadsheet
 from panel_tracker.sheets.push import push_history
 
 from .sheets_emulator import SheetsEmulator
@@ -94,7 +94,7 @@ def bench_sheet_calls() -> dict[str, int]:
         config = load_config(path)
         client = sheets_client(config)
         config.save_setting("spreadsheet_id", create_spreadsheet(client, "Bench"))
-        lay_out_spreadsheet(
+        lay_out(
             config,
             client,
             str(config.spreadsheet_id),

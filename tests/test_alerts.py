@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from panel_tracker.errors import ConfigError
-from panel_tracker.health.assess import HealthSettings, assess
+from panel_tracker.health.assess import assess
 from panel_tracker.health.episodes import AlertEvent, update_alert_state
+from panel_tracker.health.thresholds import HealthSettings
 from panel_tracker.history import History
 from panel_tracker.notify import (
     AlertSettings,

@@ -15,13 +15,13 @@ import pytest
 
 import enlightenAPI_v4
 import run_inverter_daily_stats
+from panel_tracker.app import daily
 from panel_tracker.app.check import check_tokens
 from panel_tracker.app.daily import sheets_client
 from panel_tracker.enlighten.jwt import jwt_expiry
 from panel_tracker.findings import Status, exit_status
 from panel_tracker.history import load_history
 from panel_tracker.settings import load_config
-from panel_tracker.sheets.layout import lay_out_spreadsheet
 from panel_tracker.storage import run_lock
 from sandbox.enlighten_emulator import EnlightenEmulator
 from sandbox.sheets_emulator import SheetsEmulator
@@ -395,7 +395,7 @@ def sheet_config(
 
 def lay_out(config: Path, spreadsheet_id: str, serials: list[str]) -> None:
     loaded = load_config(config)
-    lay_out_spreadsheet(loaded, sheets_client(loaded), spreadsheet_id, serials, year=2026)
+    daily.lay_out(loaded, sheets_client(loaded), spreadsheet_id, serials, year=2026)
 
 
 def google_secrets(folder: Path) -> list[str]:

@@ -18,14 +18,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from panel_tracker.errors import ConfigError
-from panel_tracker.health.assess import (
-    HealthSettings,
-    assess,
-    ratio_table,
-    run_rule_reference,
-)
+from panel_tracker.health.assess import assess
 from panel_tracker.health.episodes import AlertEvent, update_alert_state
-from panel_tracker.health.table import _run_rule
+from panel_tracker.health.table import _run_rule, ratio_table, run_rule_reference
+from panel_tracker.health.thresholds import HealthSettings
 from panel_tracker.history import History
 from panel_tracker.settings import Settings, parse_settings
 from sandbox.health_bench import synthetic_history, synthetic_serials

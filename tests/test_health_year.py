@@ -10,7 +10,8 @@ from datetime import date
 
 import pytest
 
-from panel_tracker.health.assess import HealthSettings, assess
+from panel_tracker.health.assess import assess
+from panel_tracker.health.thresholds import HealthSettings
 from sandbox.health_bench import (
     MISSED_RUNS,
     YearRun,

@@ -15,7 +15,8 @@ import pytest
 
 import panel_report
 from panel_tracker.app.health_step import report_options
-from panel_tracker.health.assess import HealthSettings, assess
+from panel_tracker.health.assess import assess
+from panel_tracker.health.thresholds import HealthSettings
 from panel_tracker.history import History, save_history
 from panel_tracker.report.page import write_report
 from panel_tracker.settings import load_config

@@ -27,6 +27,7 @@ from ..health.dc import dc_findings
 from ..history import History, load_history, save_history
 from ..settings import TOKEN_KEYS, Config
 from ..sheets.auth import ShowUrl, load_credentials
+from ..sheets.layout import LayoutResult, lay_out_spreadsheet
 from ..sheets.push import SheetTarget, push_history
 from ..sheets.transport import SheetsClient, open_client
 from ..storage import (
@@ -250,6 +251,29 @@ def sheet_target(config: Config) -> SheetTarget:
         state_file=settings.data_dir / f"google_sheet-{settings.system_id}.json",
         config_path=config.path,
         heal_days=settings.sheets.heal_days,
+    )
+
+
+def lay_out(
+    config: Config,
+    client: SheetsClient,
+    spreadsheet_id: str,
+    serials: Sequence[str],
+    *,
+    year: int,
+    remove_default_sheet: bool = False,
+) -> LayoutResult:
+    """``--init``: add what the config's spreadsheet lacks of the layout."""
+    settings = config.settings
+    return lay_out_spreadsheet(
+        client,
+        spreadsheet_id,
+        serials,
+        year=year,
+        state_file=sheet_target(config).state_file,
+        system_name=settings.name,
+        panel_layout=settings.report.panel_layout,
+        remove_default_sheet=remove_default_sheet,
     )
 
 

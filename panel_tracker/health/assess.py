@@ -37,39 +37,13 @@ import numpy.typing as npt
 from ..history import History
 from .table import (
     ASSESSED,
-    DAY_STATUS_NAMES,
-    LOW_LIGHT,
-    MAD_TO_SIGMA,
-    NO_DATA,
-    TOO_FEW_PANELS,
-    UNEVEN,
     BoolArray,
     FloatArray,
     RatioTable,
     latest_days,
     ratio_table,
-    run_rule_reference,
 )
 from .thresholds import HealthSettings, PanelWatts
-
-# What callers know as the health check's own names, wherever they live now.
-__all__ = [
-    "ASSESSED",
-    "DAY_STATUS_NAMES",
-    "LOW_LIGHT",
-    "MAD_TO_SIGMA",
-    "NO_DATA",
-    "TOO_FEW_PANELS",
-    "UNEVEN",
-    "HealthReport",
-    "HealthSettings",
-    "PanelVerdict",
-    "PanelWatts",
-    "RatioTable",
-    "assess",
-    "ratio_table",
-    "run_rule_reference",
-]
 
 
 @dataclass

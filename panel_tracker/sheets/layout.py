@@ -19,9 +19,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from ..settings import Config
 from .bodies import (
     BOLD,
     BOLD_FIELDS,
@@ -78,22 +78,28 @@ def create_spreadsheet(client: SheetsClient, title: str) -> str:
 
 
 def lay_out_spreadsheet(
-    config: Config,
     client: SheetsClient,
     spreadsheet_id: str,
     serials: Sequence[str],
     *,
     year: int,
+    state_file: Path,
+    system_name: str,
+    panel_layout: Sequence[Sequence[str | None]] | None,
     remove_default_sheet: bool = False,
 ) -> LayoutResult:
-    """Add what the spreadsheet lacks of the layout (see the module docstring)."""
+    """Add what the spreadsheet lacks of the layout (see the module docstring).
+
+    ``state_file`` is where the tool keeps the sheet ids it learns; ``system_name`` and
+    ``panel_layout`` (rows of serials, as the roof shows them) title and arrange the Dashboard.
+    """
     calls_before = client.calls
-    layout = _Layout(config, client, spreadsheet_id, sorted(set(serials)), year)
+    layout = _Layout(client, spreadsheet_id, sorted(set(serials)), year, system_name, panel_layout)
     layout.read()
     layout.plan(remove_default_sheet=remove_default_sheet)
     if layout.requests:
         client.batch_update(spreadsheet_id, layout.requests)
-    known = KnownSheets.load(config, spreadsheet_id)
+    known = KnownSheets.load_file(state_file, spreadsheet_id)
     titles = {title: info.sheet_id for title, info in layout.sheets.items()}
     titles.update(layout.new_ids)
     known.learn(titles, complete=True)
@@ -105,11 +111,12 @@ def lay_out_spreadsheet(
 
 @dataclass
 class _Layout:
-    config: Config
     client: SheetsClient
     spreadsheet_id: str
     serials: list[str]
     year: int
+    system_name: str
+    panel_layout: Sequence[Sequence[str | None]] | None
     sheets: dict[str, SheetInfo] = field(default_factory=dict)
     named: dict[str, dict[str, Any]] = field(default_factory=dict)
     sheet_serials: list[str | None] = field(default_factory=list)
@@ -176,10 +183,10 @@ class _Layout:
             self.requests += last_7_days_requests(self._new_id(LAST_7_DAYS_TITLE))
             self.added.append(f"sheet '{LAST_7_DAYS_TITLE}'")
         if DASHBOARD_TITLE not in self.sheets:
-            grid, warnings = panel_grid(self.config.settings.report.panel_layout, self.serials)
+            grid, warnings = panel_grid(self.panel_layout, self.serials)
             self.warnings += warnings
             sheet_id = self._new_id(DASHBOARD_TITLE)
-            self.requests += dashboard_requests(sheet_id, self.config.name, grid)
+            self.requests += dashboard_requests(sheet_id, self.system_name, grid)
             self.added.append(f"sheet '{DASHBOARD_TITLE}'")
         if remove_default_sheet:
             ours = {TEMPLATE_TITLE, year_title(self.year), LAST_7_DAYS_TITLE, DASHBOARD_TITLE}

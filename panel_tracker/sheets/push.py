@@ -28,25 +28,8 @@ from ..history import History
 from .grid import SERIALS_RANGE, TEMPLATE_TITLE, year_title
 from .plan import DaysToPush, Plan, days_to_push, plan_push
 from .read import DATA_FIELDS, META_FIELDS, Snapshot, parse_snapshot, range_a1
-from .rows import ESTIMATED_NOTE
 from .state import KnownSheets
 from .transport import SheetsClient, SheetsError, SheetsRangeError
-
-# What callers imported from here before the push was split into its sheet_* modules.
-__all__ = [
-    "DATA_FIELDS",
-    "DEFAULT_HEAL_DAYS",
-    "ESTIMATED_NOTE",
-    "META_FIELDS",
-    "SERIALS_RANGE",
-    "TEMPLATE_TITLE",
-    "PushResult",
-    "SheetConfigError",
-    "SheetNotConfiguredError",
-    "SheetTarget",
-    "parse_snapshot",
-    "push_history",
-]
 
 logger = logging.getLogger(__name__)
 

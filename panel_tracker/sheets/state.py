@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import DataFileError
-from ..settings import Config
 from ..storage import atomic_write_json, read_json
 from .grid import year_of_title
 
@@ -28,12 +27,6 @@ class KnownSheets:
     year_sheets: dict[int, int] = field(default_factory=dict)  # year -> sheetId
     loaded: bool = False  # False: nothing usable on disk, read the sheet list first
     writable: bool = True  # False: the file does not parse, and is never overwritten
-
-    @classmethod
-    def load(cls, config: Config, spreadsheet_id: str) -> KnownSheets:
-        return cls.load_file(
-            config.data_dir / f"google_sheet-{config.system_id}.json", spreadsheet_id
-        )
 
     @classmethod
     def load_file(cls, path: Path, spreadsheet_id: str) -> KnownSheets:
