@@ -256,7 +256,7 @@ def test_429_is_retried_and_a_5xx_page_that_is_not_json_is_one_clear_error(
     result = push_history(sheet_target(config), history, service=client)
     assert result.rows_added == 3
     assert emu.calls["spreadsheets.get"] == 4  # the sheet list, then one read tried three times
-    assert len(waits) == 2  # googleapiclient's backoff went through our clock
+    assert waits == [1.0, 2.0]  # exponential backoff, on the injected sleep
 
     add_days(history, SERIALS, date(2025, 6, 4), 1)
     history_before = json.dumps(history.data)

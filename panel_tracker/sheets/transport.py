@@ -1,10 +1,10 @@
 """Talking to the Sheets v4 API: one service per run, bounded retries, errors a user can act on.
 
 Everything that goes over the wire passes through ``SheetsClient._execute``, which counts
-the call, lets ``googleapiclient`` retry 429 and 5xx with backoff (``num_retries``; the wait
-is injectable so tests take milliseconds) and turns every failure, whatever its body (JSON,
-an HTML page from a proxy, nothing), into one ``SheetsError`` line. The push logic
-(``sheets.py``) and the layout (``sheet_layout.py``) never see an ``HttpError``.
+the call, retries 429, 5xx and connection failures with exponential backoff (``num_retries``
+more tries; the sleep is injected, so tests take milliseconds) and turns every failure,
+whatever its body (JSON, an HTML page from a proxy, nothing), into one ``SheetsError`` line.
+The push (``push.py``) and the layout (``layout.py``) never see an ``HttpError``.
 """
 
 from __future__ import annotations
@@ -80,6 +80,11 @@ def error_detail(content: bytes | str | None) -> str:
     return plain[:SNIPPET_CHARS] or "(empty answer)"
 
 
+# Answers worth another try: quota (429) and the server's own trouble (5xx).
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+RETRY_BACKOFF_SECONDS = 1.0
+
+
 class SheetsClient:
     """The Sheets v4 calls the project makes, over one ``googleapiclient`` service."""
 
@@ -139,26 +144,36 @@ class SheetsClient:
         from googleapiclient.errors import HttpError  # noqa: PLC0415
         from httplib2 import HttpLib2Error  # noqa: PLC0415
 
-        # googleapiclient retries 429 and 5xx itself; its wait goes through our sleep.
-        request._sleep = self.sleep
         self.calls += 1
         logger.debug("Sheets %s (%s)", what, spreadsheet_id or "new spreadsheet")
-        try:
-            result = request.execute(num_retries=self.num_retries)
-        except HttpError as exc:
-            raise self._http_error(exc, what, spreadsheet_id) from None
-        except RefreshError as exc:
-            raise refresh_failure(exc) from None
-        except LibraryAuthError as exc:  # e.g. the token endpoint cannot be reached
-            raise GoogleAuthError(
-                f"cannot get a Google access token: {error_detail(str(exc))}"
-            ) from None
-        except (HttpLib2Error, OSError) as exc:  # timeouts are OSErrors too
-            raise SheetsError(
-                f"cannot reach {self.where} ({type(exc).__name__}: {exc})",
-                hint="check the network and sheets_api_url; the next run fills the sheet",
-            ) from None
-        return result if isinstance(result, dict) else {}
+        for attempt in range(self.num_retries + 1):
+            if attempt:
+                self.sleep(RETRY_BACKOFF_SECONDS * 2 ** (attempt - 1))
+            last_try = attempt == self.num_retries
+            try:
+                result = request.execute(num_retries=0)  # the retries are ours, on our sleep
+            except HttpError as exc:
+                status = int(getattr(exc.resp, "status", 0) or 0)
+                if status in RETRY_STATUSES and not last_try:
+                    logger.debug("Sheets %s: HTTP %s, trying again", what, status)
+                    continue
+                raise self._http_error(exc, what, spreadsheet_id) from None
+            except RefreshError as exc:
+                raise refresh_failure(exc) from None
+            except LibraryAuthError as exc:  # e.g. the token endpoint cannot be reached
+                raise GoogleAuthError(
+                    f"cannot get a Google access token: {error_detail(str(exc))}"
+                ) from None
+            except (HttpLib2Error, OSError) as exc:  # timeouts are OSErrors too
+                if not last_try:
+                    logger.debug("Sheets %s: %s, trying again", what, type(exc).__name__)
+                    continue
+                raise SheetsError(
+                    f"cannot reach {self.where} ({type(exc).__name__}: {exc})",
+                    hint="check the network and sheets_api_url; the next run fills the sheet",
+                ) from None
+            return result if isinstance(result, dict) else {}
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _http_error(self, exc: Any, what: str, spreadsheet_id: str | None) -> SheetsError:
         status = int(getattr(exc.resp, "status", 0) or 0)
