@@ -91,6 +91,9 @@ def nightly_figures(panels: int, years: int, repeats: int) -> dict[str, Any]:
         save_history(path, History(data))
         del data
         pristine = path.read_bytes()
+        # the mark of the content the tool last saved and checked: last night's, in real life
+        mark = path.with_name(f".{path.name}.checked")
+        pristine_mark = mark.read_bytes()
         next_day = days[-1] + timedelta(days=1)
         report = datetime(next_day.year, next_day.month, next_day.day, 18, tzinfo=tz)
         serials = [steady_serial(p) for p in range(panels)]
@@ -102,6 +105,7 @@ def nightly_figures(panels: int, years: int, repeats: int) -> dict[str, Any]:
 
         def restore() -> None:
             path.write_bytes(pristine)
+            mark.write_bytes(pristine_mark)
 
         def project() -> None:
             history = load_history(path)

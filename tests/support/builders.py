@@ -38,9 +38,12 @@ def known(values: list[int | None]) -> list[int]:
 
 
 def steady_history(
-    panels: int, years: int, start: date = date(2016, 1, 1)
+    panels: int, years: int, start: date | None = None
 ) -> tuple[dict[str, Any], list[date]]:
-    """A history of ``panels`` x ``years`` of steady days (1,500-1,506 Wh each) and its days."""
+    """A history of ``panels`` x ``years`` of steady days (1,500-1,506 Wh each) and its days,
+    ending the day before yesterday unless ``start`` says otherwise (no day in the future)."""
+    if start is None:
+        start = date.today() - timedelta(days=365 * years + 2)
     days = [start + timedelta(days=n) for n in range(365 * years)]
     micros = {}
     for p in range(panels):
