@@ -27,6 +27,7 @@ from ..settings import Config
 from ..sheets.push import push_history, sheets_configured
 from ..sheets.transport import SheetsClient
 from ..storage import run_lock
+from .export_step import run_exports
 from .health_step import HealthOutcome, announce, judge_panels, system_alert
 
 logger = logging.getLogger(__name__)
@@ -208,6 +209,9 @@ def run_daily_job(
         run.notes.append(f"history: {config.history_path}")
         _push_sheet(config, history, run, enabled=push_sheet, sheets_client=sheets_client)
         run.warnings.extend(announce(config, history, run.health, system_name=config.name))
+        notes, failures = run_exports(config, history, run.health.report)
+        run.notes.extend(notes)
+        run.failures.extend(failures)
         report_dir = config.path_setting("report_dir")
         if report_dir is not None:
             run.notes.append(f"report: {report_dir / 'index.html'}")
