@@ -13,8 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import run_inverter_daily_stats
 from panel_tracker.export.sqlite import ExportError, export_sqlite
-from panel_tracker.history import History
+from panel_tracker.history import History, load_history
+from panel_tracker.settings import load_config
+from sandbox.site import SiteScenario
+from tests.conftest import night, write_config
 
 START = date(2024, 1, 1)
 
@@ -157,3 +161,53 @@ def test_the_sqlite3_shell_reads_the_views(tmp_path: Path) -> None:
         check=True,
     ).stdout
     assert out.splitlines() == ["2024-01-01|", "2024-01-02|203", "2024-01-03|205"]
+
+
+# --- the user's paths: the nightly job with ``sqlite_file``, and ``export --sqlite`` -----------
+
+
+def _job(config: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = run_inverter_daily_stats.main(["--config", str(config), "--no-sheet", *args])
+    out, err = capsys.readouterr()
+    return code, out + err
+
+
+def test_one_key_keeps_the_database_in_step_each_night_and_equal_to_a_rebuild(
+    tmp_path: Path, enlighten: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    emulator = enlighten(SiteScenario.healthy())
+    config = write_config(tmp_path, emulator, sqlite_file="panels.db")
+    for offset in range(3):
+        night(emulator, offset)
+        code, output = _job(config, capsys)
+        assert code == 0, output
+    assert "SQLite:" in output
+    code = run_inverter_daily_stats.main(
+        ["export", "--config", str(config), "--sqlite", str(tmp_path / "r.db"), "--rebuild"]
+    )
+    assert code == 0, capsys.readouterr()
+    assert _rows(tmp_path / "panels.db") == _rows(tmp_path / "r.db")
+    history = load_history(load_config(config).history_path)
+    assert len(_rows(tmp_path / "panels.db")["days"]) == sum(
+        len(history.days_of(s)) for s in history.serials()
+    )
+
+
+def test_an_unwritable_database_is_exit_1_with_the_history_saved(
+    tmp_path: Path, enlighten: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    emulator = enlighten(SiteScenario.healthy())
+    config = write_config(tmp_path, emulator, sqlite_file="missing-folder/panels.db")
+    night(emulator, 0)
+    code, output = _job(config, capsys)
+    assert code == 1
+    assert "error: SQLite export failed" in output and "history is saved" in output
+    assert "unexpected" not in output and "Traceback" not in output
+    assert load_history(load_config(config).history_path).serials()
+
+
+def test_export_needs_an_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        run_inverter_daily_stats.main(["export", "--config", str(tmp_path / "c.json")])
+    assert caught.value.code == 2
+    assert "--sqlite FILE or --csv DIR" in capsys.readouterr().err
