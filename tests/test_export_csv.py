@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
+import pytest
+
+import run_inverter_daily_stats
 from panel_tracker.export.csv import export_csv
 from panel_tracker.history import History
+from panel_tracker.settings import load_config
 
 
 def _history() -> History:
@@ -50,3 +55,36 @@ def test_wide_files_per_year_and_a_long_file(tmp_path: Path) -> None:
 def test_the_users_date_format(tmp_path: Path) -> None:
     export_csv(tmp_path, _history(), date_format="%d/%m/%Y")
     assert _read(tmp_path / "panels-2025.csv")[1][0] == "01/01/2025"
+
+
+def test_export_csv_from_the_script(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "enlighten_v4_config.json"
+    config.write_text(json.dumps({"name": "House", "system_id": 42}))
+    history_path = load_config(config).history_path
+    history_path.parent.mkdir(parents=True)
+    history_path.write_text(json.dumps(_history().data))
+    code = run_inverter_daily_stats.main(
+        [
+            "export",
+            "--config",
+            str(config),
+            "--csv",
+            str(tmp_path / "csv"),
+            "--date-format",
+            "%m/%d/%Y",
+        ]
+    )
+    assert code == 0, capsys.readouterr()
+    assert _read(tmp_path / "csv" / "panels-long.csv")[2][0] == "01/01/2025"
+
+
+def test_a_date_format_without_the_day_is_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "enlighten_v4_config.json"
+    config.write_text(json.dumps({"name": "House", "system_id": 42}))
+    code = run_inverter_daily_stats.main(
+        ["export", "--config", str(config), "--csv", str(tmp_path), "--date-format", "%Y"]
+    )
+    assert code == 2
+    assert "csv_date_format" in capsys.readouterr().err

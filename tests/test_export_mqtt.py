@@ -22,8 +22,12 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+import run_inverter_daily_stats
 from panel_tracker.export.mqtt import Broker, MqttError, build_messages, publish
-from panel_tracker.history import History
+from panel_tracker.history import History, load_history
+from panel_tracker.settings import load_config
+from sandbox.site import SiteScenario
+from tests.conftest import night, write_config
 
 MOSQUITTO = shutil.which("mosquitto") or (
     "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
@@ -194,3 +198,54 @@ def test_a_refused_login_is_an_mqtt_error_without_the_password(broker: int) -> N
 def test_a_broker_that_is_down_is_an_mqtt_error() -> None:
     with pytest.raises(MqttError, match="cannot reach"):
         publish(Broker("127.0.0.1", _free_port()), [], timeout=2)
+
+
+# --- the user's path: the nightly job with an ``mqtt`` section -------------------------------
+
+
+def _job(config: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = run_inverter_daily_stats.main(["--config", str(config), "--no-sheet"])
+    out, err = capsys.readouterr()
+    return code, out + err
+
+
+@needs_broker
+def test_the_nightly_job_publishes_and_a_refused_login_keeps_the_history(
+    tmp_path: Path, enlighten: Any, broker: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    emulator = enlighten(SiteScenario.healthy())
+    good = {"host": "127.0.0.1", "port": broker, "username": "ha", "password": "s3cret-pw"}
+    config = write_config(tmp_path, emulator, mqtt=good)
+    night(emulator, 0)
+    night(emulator, 1)
+    code, output = _job(config, capsys)
+    assert code == 0, output
+    assert "s3cret-pw" not in output
+    history = load_history(load_config(config).history_path)
+    serial = history.serials()[0]
+    got = _collect(broker, 6 * len(history.serials()) + 4)
+    assert f"homeassistant/sensor/panel_tracker_{serial}/energy/config" in got
+    state = json.loads(got[f"panel_tracker/{emulator.site.system_id}/{serial}/state"][0])
+    assert state["energy_wh"] == history.daily(serial, state["date"])
+
+    raw = json.loads(config.read_text())
+    raw["mqtt"]["password"] = "not-the-password-42"
+    config.write_text(json.dumps(raw))
+    before = load_config(config).history_path.read_bytes()
+    night(emulator, 2)
+    code, output = _job(config, capsys)
+    assert code == 1
+    assert "error: MQTT export failed" in output and "refused" in output
+    assert "not-the-password-42" not in output
+    assert load_config(config).history_path.read_bytes() != before  # the night was recorded
+
+
+def test_a_topic_prefix_with_a_wildcard_is_exit_2_naming_the_key(
+    tmp_path: Path, enlighten: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    emulator = enlighten(SiteScenario.healthy())
+    config = write_config(tmp_path, emulator, mqtt={"host": "127.0.0.1", "topic_prefix": "a/#"})
+    night(emulator, 0)
+    code, output = _job(config, capsys)
+    assert code == 2
+    assert "error:" in output and "mqtt.topic_prefix" in output and "'a/#'" in output

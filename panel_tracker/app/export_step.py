@@ -95,6 +95,8 @@ def export_command(
 ) -> list[str]:
     """``export --sqlite FILE [--rebuild]`` / ``export --csv DIR``: the lines to print."""
     settings = export_settings(config)
+    if date_format is not None:
+        parse_export_settings({"csv_date_format": date_format})  # same check as the key
     history = load_history(config.history_path)
     lines: list[str] = []
     if sqlite is not None:
@@ -102,8 +104,6 @@ def export_command(
         lines.append(f"SQLite: {rows} day row(s) written to {sqlite}")
     if csv_dir is not None:
         fmt = date_format or settings.csv_date_format
-        if date_format is not None:
-            parse_export_settings({"csv_date_format": date_format})  # same check as the key
         files = export_csv(csv_dir, history, fmt)
         lines.append(f"CSV: {len(files)} file(s) written to {csv_dir}")
     return lines
