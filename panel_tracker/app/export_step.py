@@ -18,6 +18,7 @@ from ..export.settings_keys import ExportSettings, MqttSettings, parse_export_se
 from ..export.sqlite import Layout, export_sqlite
 from ..health.assess import HealthReport
 from ..history import History, load_history
+from ..redaction import register_secrets
 from ..settings import Config
 
 logger = logging.getLogger(__name__)
@@ -25,7 +26,11 @@ logger = logging.getLogger(__name__)
 
 def export_settings(config: Config) -> ExportSettings:
     # The lead moves this call into settings.py at merge (settings read once).
-    return parse_export_settings(config.raw)
+    settings = parse_export_settings(config.raw)
+    password = settings.mqtt.password if settings.mqtt else None
+    if password:
+        register_secrets(lambda: [password])  # never in output or logs, errors included
+    return settings
 
 
 def layout_of(config: Config) -> Layout:
