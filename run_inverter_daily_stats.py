@@ -16,7 +16,7 @@ from pathlib import Path
 import require_python  # noqa: F401  (first: a clear word on a too-old Python)
 from panel_tracker.app import schedule
 from panel_tracker.app.daily import run_daily_job
-from panel_tracker.app.export_step import export_command
+from panel_tracker.app.export_step import export_command, export_secrets
 from panel_tracker.cli import (
     EXIT_FAILED,
     EXIT_OK,
@@ -96,6 +96,7 @@ def run_one_system(config_path: Path, args: argparse.Namespace) -> int:
     config = load_config(config_path)
     register_secrets(config.secrets)
     register_secrets(lambda: alert_secrets(config))
+    register_secrets(lambda: export_secrets(config))
     try:
         client = EnlightenClient.from_config(config)
         register_secrets(client.secrets)  # tokens issued during this run, too
@@ -166,6 +167,7 @@ def export_main(argv: list[str]) -> int:
     def body() -> int:
         config = load_config(args.config or default_config_path(SCRIPT_DIR))
         register_secrets(config.secrets)
+        register_secrets(lambda: export_secrets(config))
         for line in export_command(
             config,
             sqlite=args.sqlite,

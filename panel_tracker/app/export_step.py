@@ -18,7 +18,6 @@ from ..export.settings_keys import ExportSettings, MqttSettings, parse_export_se
 from ..export.sqlite import Layout, export_sqlite
 from ..health.assess import HealthReport
 from ..history import History, load_history
-from ..redaction import register_secrets
 from ..settings import Config
 
 logger = logging.getLogger(__name__)
@@ -26,11 +25,14 @@ logger = logging.getLogger(__name__)
 
 def export_settings(config: Config) -> ExportSettings:
     # The lead moves this call into settings.py at merge (settings read once).
-    settings = parse_export_settings(config.raw)
-    password = settings.mqtt.password if settings.mqtt else None
-    if password:
-        register_secrets(lambda: [password])  # never in output or logs, errors included
-    return settings
+    return parse_export_settings(config.raw)
+
+
+def export_secrets(config: Config) -> list[str]:
+    """The MQTT password, for the scripts to register with redaction (like alert_secrets)."""
+    raw = config.raw.get("mqtt")
+    password = raw.get("password") if isinstance(raw, dict) else None
+    return [password] if isinstance(password, str) and password else []
 
 
 def layout_of(config: Config) -> Layout:
