@@ -17,6 +17,7 @@ import require_python  # noqa: F401  (first: a clear word on a too-old Python)
 from panel_tracker.app import schedule
 from panel_tracker.app.daily import EnlightenSource, run_daily_job, sheets_client
 from panel_tracker.app.envoy_source import envoy_source
+from panel_tracker.app.export_step import export_command, export_secrets
 from panel_tracker.app.health_step import alert_settings
 from panel_tracker.app.sources import enlighten_client
 from panel_tracker.cli import (
@@ -106,6 +107,7 @@ def run_one_system(config_path: Path, args: argparse.Namespace) -> int:
     register_secrets(config.secrets)
     alerts = alert_settings(config)
     register_secrets(lambda: alert_secrets(alerts))
+    register_secrets(lambda: export_secrets(config))
     try:
         run = run_daily_job(
             config, _reading_source, push_sheet=not args.no_sheet, sheets_client=_sheets_client
@@ -159,7 +161,41 @@ def install_task(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def export_main(argv: list[str]) -> int:
+    """``export --sqlite FILE [--rebuild] | --csv DIR [--date-format FMT]`` from the history."""
+    parser = argparse.ArgumentParser(prog="run_inverter_daily_stats.py export")
+    parser.add_argument("--config", type=Path, help="config file (default as for the job)")
+    add_common_arguments(parser, config=False)
+    parser.add_argument("--sqlite", type=Path, metavar="FILE", help="write an SQLite database")
+    parser.add_argument("--rebuild", action="store_true", help="rewrite every row of it")
+    parser.add_argument("--csv", type=Path, metavar="DIR", help="write CSV files into DIR")
+    parser.add_argument("--date-format", metavar="FMT", help="CSV dates, e.g. %%d/%%m/%%Y")
+    args = parser.parse_args(argv)
+    if args.sqlite is None and args.csv is None:
+        parser.error("give --sqlite FILE or --csv DIR (or both)")
+    setup_logging(quiet=args.quiet, verbose=args.verbose)
+
+    def body() -> int:
+        config = load_config(args.config or default_config_path(SCRIPT_DIR))
+        register_secrets(config.secrets)
+        register_secrets(lambda: export_secrets(config))
+        for line in export_command(
+            config,
+            sqlite=args.sqlite,
+            rebuild=args.rebuild,
+            csv_dir=args.csv,
+            date_format=args.date_format,
+        ):
+            say(line, show=not args.quiet)
+        return EXIT_OK
+
+    return run_script(body, verbose=args.verbose)
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["export"]:
+        return export_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         setup_logging(quiet=args.quiet, verbose=args.verbose, log_file=args.log_file)

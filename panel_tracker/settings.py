@@ -25,6 +25,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .envoy.settings_keys import KEYS as ENVOY_KEYS
 from .envoy.settings_keys import EnvoySettings, parse_envoy_settings
 from .errors import ConfigError, DataFileError
+from .export.settings_keys import KEYS as EXPORT_KEYS
+from .export.settings_keys import ExportSettings, parse_export_settings
 from .health.thresholds import HealthSettings, PanelWatts
 from .notify import DEFAULT_TIMEOUT as DEFAULT_ALERT_TIMEOUT
 from .notify import AlertSettings
@@ -374,6 +376,7 @@ class Settings:
     report: ReportSettings
     alerts: AlertSettings
     envoy: EnvoySettings | None  # None: the cloud source (the default)
+    exports: ExportSettings
 
     @property
     def history_path(self) -> Path:
@@ -421,6 +424,7 @@ KNOWN_KEYS = frozenset(
         "alerts",
         "access_token_expires_at",
         *ENVOY_KEYS,
+        *EXPORT_KEYS,
     }
 )
 """Every top-level key the project reads; the README's config table lists the same set."""
@@ -553,6 +557,7 @@ def parse_settings(path: Path, raw: Mapping[str, Any]) -> Settings:
         ),
         alerts=_alerts(read),
         envoy=parse_envoy_settings(raw),
+        exports=parse_export_settings(raw),
     )
 
 

@@ -37,6 +37,7 @@ from ..storage import (
     clean_stale_temp_files,
     run_lock,
 )
+from .export_step import run_exports
 from .health_step import HealthOutcome, announce, judge_panels, system_alert
 
 logger = logging.getLogger(__name__)
@@ -298,6 +299,9 @@ def run_daily_job(
         run.notes.append(f"history: {config.history_path}")
         _push_sheet(config, history, run, enabled=push_sheet, sheets_client=sheets_client)
         run.warnings.extend(announce(config, history, run.health, system_name=config.name))
+        notes, failures = run_exports(config, history, run.health.report)
+        run.notes.extend(notes)
+        run.failures.extend(failures)
         report_dir = config.settings.report.report_dir
         if report_dir is not None:
             run.notes.append(f"report: {report_dir / 'index.html'}")
