@@ -5,6 +5,7 @@ The whole tree (areas add their own leaves under these; ``cli`` maps them to exi
     PanelTrackerError                 exit 1: the run failed
     ├── UsageError                    exit 2: change how the tool is called or configured
     │   └── ConfigError               the config is missing, unreadable or has a bad value
+    │       └── SettingError          (settings) one key's value is wrong; names the key
     ├── DataFileError                 a data file exists but cannot be used; left untouched
     ├── LockHeldError                 another run for the same system holds the lock
     ├── EnlightenError                (enlighten.errors) the Enlighten API could not be used
@@ -14,8 +15,20 @@ The whole tree (areas add their own leaves under these; ``cli`` maps them to exi
     │   ├── NotFoundError             404: usually a wrong system_id or serial
     │   ├── ServerError               5xx after the retries
     │   ├── NetworkError              connection error or timeout after the retries
-    │   └── BadResponseError          not JSON, or not the documented shape
-    └── SheetsError                   (sheets.transport) Google Sheets could not be used
+    │   ├── BadResponseError          not JSON, or not the documented shape
+    │   └── NoDailyHistoryError       (app.envoy_source) the gateway keeps no per-day history
+    ├── GatewayError                  (envoy.reader) the gateway on the home network
+    │   ├── GatewayUnreachableError   it does not answer
+    │   ├── GatewayAuthError          it refused the token or login
+    │   └── NoLifetimeEnergyError     its firmware gives no per-micro lifetime energy
+    ├── SheetsError                   (sheets.transport) Google Sheets could not be used
+    │   ├── SheetsRangeError          a range the sheet does not have
+    │   ├── GoogleAuthError           Google refused or could not renew the credentials
+    │   │   └── GoogleAuthSetupError  the credentials are missing or unusable
+    │   └── SheetConfigError          (sheets.push) the spreadsheet settings are wrong
+    │       └── SheetNotConfiguredError  no spreadsheet_id yet
+    ├── ExportError                   (export.sqlite) the database could not be written
+    └── MqttError                     (export.mqtt) the broker is down or refused the login
 
 ``message`` says what is wrong (and where); ``hint`` says what to do, or is None. Nobody
 parses one out of the other: ``check`` shows ``hint`` after ``->``, the scripts print
