@@ -33,8 +33,13 @@ TEMP_SUFFIX = ".panel-tracker.tmp"
 _RANDOM = r"[a-z0-9_]{8}"
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
-    """Replace ``path`` with ``data`` atomically; ``mode`` (e.g. 0600) is set before the rename."""
+def atomic_write_bytes(
+    path: Path, data: bytes, *, mode: int | None = None, durable: bool = True
+) -> None:
+    """Replace ``path`` with ``data`` atomically; ``mode`` (e.g. 0600) is set before the rename.
+
+    ``durable=False`` skips the fsyncs, for a file whose loss in a power cut costs nothing
+    (it is old or new after a crash all the same, but may be the old one)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if mode is None and path.exists():
@@ -44,7 +49,8 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> N
         with os.fdopen(fd, "wb") as tmp:
             tmp.write(data)
             tmp.flush()
-            os.fsync(tmp.fileno())
+            if durable:
+                os.fsync(tmp.fileno())
         if mode is not None:
             os.chmod(tmp_name, mode)
         os.replace(tmp_name, path)
@@ -52,7 +58,8 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> N
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         raise
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -66,8 +73,10 @@ def _fsync_dir(folder: Path) -> None:
         os.close(dir_fd)
 
 
-def atomic_write_text(path: Path, text: str, *, mode: int | None = None) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
+def atomic_write_text(
+    path: Path, text: str, *, mode: int | None = None, durable: bool = True
+) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), mode=mode, durable=durable)
 
 
 def atomic_write_json(
