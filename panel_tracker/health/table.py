@@ -230,11 +230,11 @@ def ratio_table(
         usable = np.isfinite(per_watt) & (per_watt >= 0)
         per_watt = np.where(usable, per_watt, np.nan)
         n_usable = usable.sum(axis=1)
-        median = np.full(count, np.nan)
+        median: FloatArray = np.full(count, np.nan)
         enough = n_usable >= settings.min_panels
         if enough.any():
             median[enough] = np.nanmedian(per_watt[enough], axis=1)
-        status = np.full(count, ASSESSED, dtype=np.int8)
+        status: npt.NDArray[np.int8] = np.full(count, ASSESSED, dtype=np.int8)
         status[n_usable == 0] = NO_DATA
         status[(n_usable > 0) & ~enough] = TOO_FEW_PANELS
         dark = enough & ~(median > 0)
