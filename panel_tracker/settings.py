@@ -146,6 +146,11 @@ class Config:
         return self.get_str("refresh_token")
 
     @property
+    def uses_gateway(self) -> bool:
+        """``"source": "envoy"``: readings come from the gateway, not Enlighten's cloud."""
+        return self.raw.get("source") == "envoy"
+
+    @property
     def access_token_expires_at(self) -> int | float | str | None:
         value = self.raw.get("access_token_expires_at")
         return value if isinstance(value, int | float | str) else None
@@ -573,12 +578,18 @@ def config_problems(
         if "system_id" not in skip:
             problems.append(exc)
         base = {"system_id": "1"}
+    said: set[str] = set()
     for key in sorted(KNOWN_KEYS - {"system_id"} - skip):
         if key in raw:
+            trial = {**base, key: raw[key]}
+            if key in ENVOY_KEYS:  # the gateway's keys only make sense together
+                trial.update({k: raw[k] for k in ENVOY_KEYS if k in raw})
             try:
-                parse_settings(path, {**base, key: raw[key]})
+                parse_settings(path, trial)
             except ConfigError as exc:
-                problems.append(exc)
+                if str(exc) not in said:
+                    said.add(str(exc))
+                    problems.append(exc)
     return problems
 
 

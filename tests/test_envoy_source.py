@@ -5,6 +5,7 @@ real sockets, a loopback gateway replaying answers recorded from real gateways
 from __future__ import annotations
 
 import json
+import re
 import socket
 import ssl
 import urllib.error
@@ -16,7 +17,7 @@ from typing import Any
 import jwt
 import pytest
 
-from panel_tracker.envoy.reader import check_gateway, finding_lines
+from panel_tracker.envoy.reader import check_gateway, gateway_findings
 from panel_tracker.envoy.settings_keys import EnvoySettings, parse_envoy_settings
 from panel_tracker.errors import ConfigError
 from panel_tracker.health.dc import LOW_LIGHT, MICRO_FAULT
@@ -279,12 +280,13 @@ def test_check_says_firmware_micros_and_whether_they_give_energy(
     token = TOKEN if firmware != OLD else None
     with EnvoyEmulator(firmware, token=token) as emulator:
         found = check_gateway(EnvoySettings(host=emulator.host, token=token))
-    lines = finding_lines(found, history_serials=[*found.serials[1:], "999999999999"])
+    findings = gateway_findings(found, history_serials=[*found.serials[1:], "999999999999"])
+    lines = [f"{f.what} -> {f.fix}" if f.fix else f.what for f in findings]
     assert f"firmware {firmware.partition('_')[0]}, {micros_seen} micro-inverters seen" in lines[0]
     assert any(line.startswith(f"per-micro lifetime energy: {energy}") for line in lines)
-    assert any("keep the cloud source" in line for line in lines) == (energy == "no")
+    assert any("keep the cloud source" in f.fix for f in findings) == (energy == "no")
     assert any("token valid until 2033-05-18" in line for line in lines) == (token is not None)
-    assert any("999999999999 -> check envoy_host" in line for line in lines)
+    assert any("999999999999" in f.what and "envoy_host" in f.fix for f in findings)
     assert any(f"new to the history: {found.serials[0]}" in line for line in lines)
 
 
@@ -318,3 +320,26 @@ def test_bad_envoy_settings_name_the_key(raw: dict[str, Any], key: str) -> None:
         parse_envoy_settings(raw)
     assert key in caught.value.message
     assert caught.value.hint
+
+
+def test_check_reports_the_gateway_of_an_envoy_config(
+    tmp_path: Path, gateway: EnvoyEmulator
+) -> None:
+    config = write_config(tmp_path, gateway.host)
+    config.chmod(0o600)
+    assert job(config)[0] == 0  # one night, so the history has the gateway's serials
+    done = run_script("enlightenAPI_v4.py", "check", "--config", str(config))
+    assert done.returncode == 0, done.stdout  # the cloud's keys are not asked for
+    assert re.search(r"^ok +gateway \d+: firmware 8\.2\.4345", done.stdout, re.M), done.stdout
+    assert "skipped Enlighten not called: the source is the gateway" in done.stdout
+    assert "per-micro lifetime energy: yes" in done.stdout
+    assert "serials match the gateway's" in done.stdout
+    assert TOKEN not in done.stdout + done.stderr
+
+
+def test_check_names_an_unreachable_gateway_with_what_to_do(tmp_path: Path) -> None:
+    config = write_config(tmp_path, f"127.0.0.1:{closed_port()}")
+    done = run_script("enlightenAPI_v4.py", "check", "--config", str(config))
+    assert done.returncode == 1
+    line = next(x for x in done.stdout.splitlines() if "gateway at 127.0.0.1" in x)
+    assert line.startswith("PROBLEM") and "->" in line, line

@@ -20,6 +20,7 @@ from ..enlighten.client import EnlightenClient
 from ..enlighten.errors import AuthError, EnlightenError, NetworkError, RateLimitError
 from ..enlighten.jwt import REFRESH_WARNING, jwt_expiry, relative, when
 from ..enlighten.models import SystemInfo
+from ..envoy.reader import GatewayError, check_gateway, gateway_findings
 from ..errors import ConfigError, DataFileError, LockHeldError, PanelTrackerError
 from ..findings import Finding
 from ..history import load_history
@@ -39,7 +40,10 @@ APPLICATIONS_PAGE = "https://developer-v4.enphase.com/admin/applications"
 # --- the config ---------------------------------------------------------------------------
 def check_config(config: Config) -> list[Finding]:
     """Keys present and not placeholders, numbers that are numbers, paths that can be used."""
-    findings = [_check_app_keys(config), _check_system_id(config), _check_api_url(config)]
+    if config.uses_gateway:  # the cloud's keys are not needed
+        findings = [_check_system_id(config)]
+    else:
+        findings = [_check_app_keys(config), _check_system_id(config), _check_api_url(config)]
     findings += _check_options(config)
     findings += _check_file_mode(config.path)
     findings += _check_data(config)
@@ -348,13 +352,17 @@ def check_setup(
 ) -> list[Finding]:
     """Every finding, config first, then tokens, the API and the sheet."""
     findings = check_config(config)
-    now = clock()
-    token_findings = check_tokens(config.access_token, config.refresh_token, now)
-    api_findings, renewed = _check_api(config, make_client, now)
-    if renewed:
-        # The check itself refreshed the pair: report the tokens as they are now.
-        token_findings = check_tokens(config.access_token, config.refresh_token, clock())
-    findings += token_findings + api_findings
+    if config.uses_gateway:
+        findings.append(Finding.skipped("Enlighten not called: the source is the gateway"))
+        findings += check_local_gateway(config)
+    else:
+        now = clock()
+        token_findings = check_tokens(config.access_token, config.refresh_token, now)
+        api_findings, renewed = _check_api(config, make_client, now)
+        if renewed:
+            # The check itself refreshed the pair: report the tokens as they are now.
+            token_findings = check_tokens(config.access_token, config.refresh_token, clock())
+        findings += token_findings + api_findings
     try:
         findings += sheet_check(config)
     except PanelTrackerError as exc:  # a Sheets failure the check did not foresee
@@ -362,6 +370,26 @@ def check_setup(
             Finding.problem(f"Google Sheet: {exc}", "run check again with -v for the details")
         )
     return findings
+
+
+def check_local_gateway(config: Config) -> list[Finding]:
+    """With ``"source": "envoy"``: the gateway reachable, its token, firmware, micros, and
+    whether they are the history's; nothing for the cloud source."""
+    try:
+        envoy = config.settings.envoy
+    except ConfigError:
+        return []  # the config's own findings name the bad key
+    if envoy is None:
+        return []
+    try:
+        found = check_gateway(envoy)
+    except GatewayError as exc:
+        return [Finding.from_error(exc, prefix=f"gateway at {envoy.host}: ")]
+    try:
+        serials = load_history(config.history_path).serials()
+    except DataFileError:
+        serials = []  # the history's own finding says what is wrong with it
+    return gateway_findings(found, serials)
 
 
 def _check_api(

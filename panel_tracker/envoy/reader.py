@@ -32,6 +32,7 @@ from pyenphase.exceptions import (
 from pyenphase.models.inverter import EnvoyInverter
 
 from ..errors import PanelTrackerError
+from ..findings import Finding
 from .settings_keys import EnvoySettings
 
 logger = logging.getLogger(__name__)
@@ -235,34 +236,43 @@ def check_gateway(settings: EnvoySettings) -> GatewayRead:
     return _run(settings, need_energy=False)
 
 
-def finding_lines(found: GatewayRead, history_serials: Iterable[str] = ()) -> list[str]:
-    """``check``'s lines for the gateway: one fact each, the fix after ``->``.
+def gateway_findings(found: GatewayRead, history_serials: Iterable[str] = ()) -> list[Finding]:
+    """``check``'s findings for the gateway: one fact each, the fix as data.
 
     ``history_serials`` (the history's micros, when there is one) are matched against the
     micros the gateway sees.
     """
-    lines = [
-        f"gateway {found.serial or '(serial unknown)'}: firmware {found.firmware}, "
-        f"{found.micros_seen} micro-inverters seen"
+    findings = [
+        Finding.good(
+            f"gateway {found.serial or '(serial unknown)'}: firmware {found.firmware}, "
+            f"{found.micros_seen} micro-inverters seen"
+        )
     ]
     if found.token_expires is not None:
-        lines.append(f"gateway token valid until {found.token_expires:%Y-%m-%d}")
+        findings.append(Finding.good(f"gateway token valid until {found.token_expires:%Y-%m-%d}"))
     if found.lifetime_energy:
-        lines.append("per-micro lifetime energy: yes (the local source can be used)")
+        findings.append(Finding.good("per-micro lifetime energy: yes (the local source works)"))
     else:
-        lines.append(f"per-micro lifetime energy: no (watts only) -> {KEEP_CLOUD_HINT}")
+        findings.append(
+            Finding.problem("per-micro lifetime energy: no (watts only)", KEEP_CLOUD_HINT)
+        )
     known = set(history_serials)
     if known:
         seen = set(found.serials)
         missing, new = sorted(known - seen), sorted(seen - known)
         if not missing and not new:
-            lines.append(f"the history's {len(known)} serials match the gateway's")
+            findings.append(Finding.good(f"the history's {len(known)} serials match the gateway's"))
         if missing:
-            lines.append(
-                f"{len(missing)} serial(s) of the history not on this gateway: "
-                f"{', '.join(missing[:5])} -> check envoy_host points at this system's gateway "
-                "(a replaced micro keeps its old history; that is expected)"
+            findings.append(
+                Finding.problem(
+                    f"{len(missing)} serial(s) of the history not on this gateway: "
+                    f"{', '.join(missing[:5])}",
+                    "check envoy_host points at this system's gateway (a replaced micro keeps "
+                    "its old history; that is expected)",
+                )
             )
         if new:
-            lines.append(f"{len(new)} serial(s) new to the history: {', '.join(new[:5])}")
-    return lines
+            findings.append(
+                Finding.good(f"{len(new)} serial(s) new to the history: {', '.join(new[:5])}")
+            )
+    return findings
