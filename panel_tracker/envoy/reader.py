@@ -16,24 +16,33 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 import jwt
-from pyenphase import Envoy
-from pyenphase.exceptions import (
-    EnvoyAuthenticationError,
-    EnvoyAuthenticationRequired,
-    EnvoyError,
-    EnvoyFirmwareFatalCheckError,
-)
-from pyenphase.models.inverter import EnvoyInverter
 
-from ..errors import PanelTrackerError
+from ..errors import ConfigError, PanelTrackerError
 from ..findings import Finding
 from .settings_keys import EnvoySettings
+
+# Every pyenphase release uses Python 3.11's enum.StrEnum (its metadata says 3.10), so on
+# 3.10 it is not installed (see requirements.txt) and the gateway source says so in one line.
+try:
+    from pyenphase import Envoy
+    from pyenphase.exceptions import (
+        EnvoyAuthenticationError,
+        EnvoyAuthenticationRequired,
+        EnvoyError,
+        EnvoyFirmwareFatalCheckError,
+    )
+    from pyenphase.models.inverter import EnvoyInverter
+
+    PYENPHASE_MISSING: str | None = None
+except (ImportError, AttributeError) as exc:  # Python 3.10
+    PYENPHASE_MISSING = f"{type(exc).__name__}: {exc}"
 
 logger = logging.getLogger(__name__)
 
@@ -196,6 +205,13 @@ def _token_expiry(envoy: Envoy) -> datetime | None:
 
 
 def _run(settings: EnvoySettings, *, need_energy: bool) -> GatewayRead:
+    if PYENPHASE_MISSING is not None:
+        raise ConfigError(
+            f'"source": "envoy" needs pyenphase, which needs Python 3.11 or newer '
+            f"(this is Python {sys.version_info[0]}.{sys.version_info[1]}; {PYENPHASE_MISSING})",
+            hint="run the job with Python 3.11 or newer (PYTHON=python3.11 "
+            "./run_inverter_daily_stats.sh), or use the cloud source",
+        )
     if not _reachable(settings.host, settings.timeout_seconds):
         raise _unreachable(settings.host)
     try:
