@@ -123,6 +123,8 @@ class EnlightenEmulator(LoopbackEmulator):
         plan: str = "watt",
         redirect_uri: str = "https://api.enphaseenergy.com/oauth/redirect_uri",
         enforce_rate_limit: bool = False,
+        page_size_cap: int | None = None,
+        telemetry_week_days: int = 7,
     ) -> None:
         if plan not in PLAN_LIMITS:
             raise ValueError(f"plan must be one of {sorted(PLAN_LIMITS)}")
@@ -133,6 +135,9 @@ class EnlightenEmulator(LoopbackEmulator):
         self.refresh_token_lifetime = refresh_token_lifetime
         self.plan, self.redirect_uri = plan, redirect_uri
         self.enforce_rate_limit = enforce_rate_limit
+        # A server may honour another page size than asked, or another span for "week".
+        self.page_size_cap = page_size_cap
+        self.telemetry_week_days = telemetry_week_days
         self._secret = secrets.token_bytes(32)
         self._lock = threading.Lock()
         self._sim_now = self.night_of(site.days()[0])
@@ -518,6 +523,8 @@ class EnlightenEmulator(LoopbackEmulator):
         page, size = _int_param(req.params, "page", 1), _int_param(req.params, "size", 10)
         if page is None or size is None or page < 1 or not 1 <= size <= 100:
             return error_reply(422, "Invalid request because of 'page' or 'size'")
+        if self.page_size_cap is not None:
+            size = min(size, self.page_size_cap)
         records = self.site.inverter_records(self.sim_now)
         if envoy:
             records = [r for r in records if r["envoy_serial_number"] == envoy]
@@ -577,7 +584,7 @@ class EnlightenEmulator(LoopbackEmulator):
         if begun is None:
             return error_reply(422, "Invalid request because of 'start_at' or 'start_date'")
         begin, echo = begun
-        days = TELEMETRY_SPANS[granularity]
+        days = self.telemetry_week_days if granularity == "week" else TELEMETRY_SPANS[granularity]
         # The documented end: min(now, start + granularity), in the system's local days.
         end = min(now, begin + timedelta(days=days))  # wall-clock days in the site's zone
         intervals = self._intervals(serial, begin, end)

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from ..energy import covering_span
 from ..errors import PanelTrackerError
 from ..history import History
-from .errors import EnlightenError, PlanNotAllowedError
+from .errors import AuthError, EnlightenError, PlanNotAllowedError
 from .telemetry import WINDOW_DAYS
 
 logger = logging.getLogger(__name__)
@@ -106,6 +106,8 @@ def _exact_days(
             f"(remembered; asked again after {PLAN_RECHECK_DAYS} days)"
         )
         return {}
+    except AuthError:
+        raise  # a revoked grant or another app's key: the fix is the user's, not an estimate
     except EnlightenError as exc:
         # Serials fetched in full keep their exact days; the rest are estimated.
         data.warnings.append(f"per-micro telemetry unavailable ({exc}); the gap is estimated")
