@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import math
 import re
 import secrets
 import sys
@@ -25,7 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from sandbox.loopback_server import LoopbackEmulator, LoopbackServer, QuietHandler
-from sandbox.site import DAYLIGHT_HOURS, SimulatedSite
+from sandbox.site import FIRST_REPORT_MIN, LAST_REPORT_MIN, SimulatedSite
 
 MALFORMED = "<malformed>"
 PLAN_LIMITS = {
@@ -35,7 +36,8 @@ PLAN_LIMITS = {
     "partner": (300, 1_500_000),
 }
 PAID_PLANS = ("kilowatt", "megawatt", "partner")
-TELEMETRY_DAYS = 7
+TELEMETRY_SPANS = {"day": 1, "week": 7}  # days; 'day' is at most 288 intervals
+TELEMETRY_STEP_MIN = 5
 CODE_LIFETIME_S = 600
 USER_ID = "217231"
 _ERROR_TEXT = {
@@ -121,6 +123,8 @@ class EnlightenEmulator(LoopbackEmulator):
         plan: str = "watt",
         redirect_uri: str = "https://api.enphaseenergy.com/oauth/redirect_uri",
         enforce_rate_limit: bool = False,
+        page_size_cap: int | None = None,
+        telemetry_week_days: int = 7,
     ) -> None:
         if plan not in PLAN_LIMITS:
             raise ValueError(f"plan must be one of {sorted(PLAN_LIMITS)}")
@@ -131,6 +135,9 @@ class EnlightenEmulator(LoopbackEmulator):
         self.refresh_token_lifetime = refresh_token_lifetime
         self.plan, self.redirect_uri = plan, redirect_uri
         self.enforce_rate_limit = enforce_rate_limit
+        # A server may honour another page size than asked, or another span for "week".
+        self.page_size_cap = page_size_cap
+        self.telemetry_week_days = telemetry_week_days
         self._secret = secrets.token_bytes(32)
         self._lock = threading.Lock()
         self._sim_now = self.night_of(site.days()[0])
@@ -516,6 +523,8 @@ class EnlightenEmulator(LoopbackEmulator):
         page, size = _int_param(req.params, "page", 1), _int_param(req.params, "size", 10)
         if page is None or size is None or page < 1 or not 1 <= size <= 100:
             return error_reply(422, "Invalid request because of 'page' or 'size'")
+        if self.page_size_cap is not None:
+            size = min(size, self.page_size_cap)
         records = self.site.inverter_records(self.sim_now)
         if envoy:
             records = [r for r in records if r["envoy_serial_number"] == envoy]
@@ -566,42 +575,85 @@ class EnlightenEmulator(LoopbackEmulator):
         serial = match.group(2)
         if serial not in site.panel_of:
             return error_reply(404, f'Micro not found for {{:id=>"{serial}"}}')
-        if req.params.get("granularity", "day") not in ("day", "week"):
+        granularity = req.params.get("granularity", "day")
+        if granularity not in TELEMETRY_SPANS:
             return error_reply(422, "Invalid request because of 'granularity'")
         now = self.sim_now
         today = now.astimezone(site.tz).date()
-        start = _date_param(req.params, "start_date", today)
-        if start is None:
-            return error_reply(422, "Invalid request because of 'start_date'")
-        start = max(start, site.days()[0])
-        days = [start + timedelta(days=k) for k in range(TELEMETRY_DAYS)]
-        intervals = [iv for d in days if d <= today and (iv := self._interval(serial, d, now))]
+        begun = self._telemetry_start(req.params, today)
+        if begun is None:
+            return error_reply(422, "Invalid request because of 'start_at' or 'start_date'")
+        begin, echo = begun
+        days = self.telemetry_week_days if granularity == "week" else TELEMETRY_SPANS[granularity]
+        # The documented end: min(now, start + granularity), in the system's local days.
+        end = min(now, begin + timedelta(days=days))  # wall-clock days in the site's zone
+        intervals = self._intervals(serial, begin, end)
         return json_reply(
             200,
             {
                 "system_id": site.system_id,
                 "serial_number": serial,
-                "granularity": req.params.get("granularity", "day"),
+                "granularity": granularity,
                 "total_devices": 1,
-                "start_date": start.isoformat(),
-                "end_at": intervals[-1]["end_at"] if intervals else int(now.timestamp()),
+                **echo,
+                "end_at": int(end.timestamp()),
                 "items": "intervals",
                 "intervals": intervals,
             },
         )
 
-    def _interval(self, serial: str, day: date, now: datetime) -> dict[str, int] | None:
-        """One day of a micro up to its last report that day; None when it did not report."""
+    def _telemetry_start(
+        self, params: dict[str, str], today: date
+    ) -> tuple[datetime, dict[str, Any]] | None:
+        """Where a telemetry answer starts, and how it echoes that; None if unreadable."""
         site = self.site
-        seen = site.reading_at(serial, min(now, _evening(site, day)))
-        if seen is None or seen[1].astimezone(site.tz).date() != day:
-            return None  # not installed yet, dead or replaced, or before sunrise
-        energy = site.truth_so_far(serial, day, now) or 0
-        return {
-            "end_at": int(seen[1].timestamp()),
-            "powr": round(energy / DAYLIGHT_HOURS),
-            "enwh": energy,
-        }
+        first = _midnight(site, site.days()[0])
+        if "start_at" in params:
+            at = _int_param(params, "start_at", 0)
+            if at is None:
+                return None
+            begin = max(datetime.fromtimestamp(at, tz=site.tz), first)
+            return begin, {"start_at": int(begin.timestamp())}
+        day = _date_param(params, "start_date", today)
+        if day is None:
+            return None
+        return max(_midnight(site, day), first), {"start_date": day.isoformat()}
+
+    def _intervals(self, serial: str, begin: datetime, end: datetime) -> list[dict[str, int]]:
+        """The micro's 5-minute intervals ending in (begin, end], daylight only.
+
+        Each interval's ``enwh`` is what the micro made in it (the site's sine-shaped day),
+        so a day's intervals sum exactly to its truth once the day is over.
+        """
+        site = self.site
+        out: list[dict[str, int]] = []
+        day = begin.astimezone(site.tz).date()
+        while _midnight(site, day) < end:
+            minute = FIRST_REPORT_MIN + TELEMETRY_STEP_MIN
+            before = 0
+            while minute <= LAST_REPORT_MIN:
+                at = datetime(
+                    day.year, day.month, day.day, minute // 60, minute % 60, tzinfo=site.tz
+                )
+                minute += TELEMETRY_STEP_MIN
+                if at > end:
+                    break
+                daily = site.truth_daily(serial, day)
+                if daily is None:
+                    break  # not installed that day
+                so_far = _produced_by(daily, minute - TELEMETRY_STEP_MIN)
+                energy, before = so_far - before, so_far
+                if at <= begin:
+                    continue
+                out.append(
+                    {
+                        "end_at": int(at.timestamp()),
+                        "powr": round(energy * 60 / TELEMETRY_STEP_MIN),
+                        "enwh": energy,
+                    }
+                )
+            day += timedelta(days=1)
+        return out
 
     # ----- control endpoints for a job in another process -----
 
@@ -659,8 +711,16 @@ class EnlightenEmulator(LoopbackEmulator):
         return json_reply(200, {"expired": True})
 
 
-def _evening(site: SimulatedSite, day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, 23, 59, tzinfo=site.tz)
+def _produced_by(daily: int, minute: int) -> int:
+    """Wh made by ``minute`` (of the local day) on a day of ``daily`` Wh, as the site's curve."""
+    if minute >= LAST_REPORT_MIN:
+        return daily
+    share = (minute - FIRST_REPORT_MIN) / (LAST_REPORT_MIN - FIRST_REPORT_MIN)
+    return math.floor(daily * (1 - math.cos(math.pi * share)) / 2)
+
+
+def _midnight(site: SimulatedSite, day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=site.tz)
 
 
 def _content_type(body: str) -> str:

@@ -286,7 +286,7 @@ def test_free_plan_estimates_and_asks_for_telemetry_only_once(tmp_path, enlighte
     night(emulator, 3)
     code, output = job(config, capsys)
     assert code == 0, output
-    assert emulator.count("/telemetry") == 1  # the first 401 tells the plan
+    assert emulator.count("/telemetry") == 2  # a 401 to a freshly refreshed token tells the plan
     assert emulator.count("energy_lifetime") == 1
     assert "paid Enphase plan" in output
     emulator.reset_calls()

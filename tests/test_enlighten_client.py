@@ -505,7 +505,7 @@ def test_system_systems_and_energy_lifetime(emu: EnlightenEmulator) -> None:
     assert sorted(early) == site.days()[:2]
 
 
-def test_micro_telemetry_is_refused_on_the_watt_plan_without_a_refresh(
+def test_micro_telemetry_is_not_on_the_watt_plan_once_a_fresh_token_is_refused(
     emu: EnlightenEmulator,
 ) -> None:
     h = harness(emu)
@@ -513,8 +513,57 @@ def test_micro_telemetry_is_refused_on_the_watt_plan_without_a_refresh(
         h.client.micro_daily_telemetry(emu.site.serials[0], emu.site.days()[0])
     assert isinstance(caught.value, AuthError)
     assert "paid plan" in str(caught.value)
+    assert emu.count(TOKEN) == 1  # the token was proved good before blaming the plan
+    assert emu.count("telemetry") == 2
+
+
+def test_a_revoked_grant_on_telemetry_is_an_authorization_error_not_the_plan(
+    site: SimulatedSite,
+) -> None:
+    with EnlightenEmulator(
+        site, api_key=API_KEY, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, plan="kilowatt"
+    ) as emu:
+        emu.set_sim_time(emu.night_of(site.days()[8]))
+        access, refresh = emu.issue_tokens()
+        emu.inject_fault("telemetry", 401)  # the access token was revoked ...
+        emu.expire_refresh_token(refresh)  # ... and so was the grant
+        h = harness(emu, access=access, refresh=refresh)
+        with pytest.raises(AuthError) as caught:
+            h.client.micro_daily_telemetry(site.serials[0], site.days()[2])
+    assert not isinstance(caught.value, PlanNotAllowedError)
+    assert caught.value.refresh_failed
+    assert caught.value.hint and "consent again" in caught.value.hint
+    assert emu.count(TOKEN) == 1
+
+
+def test_a_revoked_access_token_on_telemetry_is_refreshed_once_and_read(
+    site: SimulatedSite,
+) -> None:
+    with EnlightenEmulator(
+        site, api_key=API_KEY, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, plan="kilowatt"
+    ) as emu:
+        emu.set_sim_time(emu.night_of(site.days()[8]))
+        emu.inject_fault("telemetry", 401)
+        serial, start = site.serials[0], site.days()[2]
+        days = harness(emu).client.micro_daily_telemetry(serial, start, tz=ZoneInfo(site.timezone))
+    assert days == {
+        start + timedelta(days=k): site.truth_daily(serial, start + timedelta(days=k))
+        for k in range(7)
+    }
+    assert emu.count(TOKEN) == 1
+
+
+def test_a_mismatched_key_on_telemetry_is_not_the_plan(site: SimulatedSite) -> None:
+    with (
+        EnlightenEmulator(
+            site, api_key="another-app-key", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
+        ) as emu,
+        pytest.raises(AuthError) as caught,
+    ):
+        harness(emu).client.micro_daily_telemetry(site.serials[0], site.days()[0])
+    assert not isinstance(caught.value, PlanNotAllowedError)
+    assert caught.value.hint and "app_api_key" in caught.value.hint
     assert emu.count(TOKEN) == 0
-    assert emu.count("telemetry") == 1
 
 
 def test_micro_telemetry_on_a_paid_plan(site: SimulatedSite) -> None:

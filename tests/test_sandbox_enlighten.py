@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -243,22 +244,52 @@ def test_control_endpoints_drive_another_process(emu: EnlightenEmulator) -> None
     assert calls == [["GET", "/api/v4/systems"]]
 
 
+def _telemetry(emu: EnlightenEmulator, serial: str, **params: Any) -> requests.Response:
+    site = emu.site
+    return get(emu, f"api/v4/systems/{site.system_id}/devices/micros/{serial}/telemetry", **params)
+
+
+def _by_day(site: SimulatedSite, intervals: list[dict[str, int]]) -> dict[date, int]:
+    days: dict[date, int] = {}
+    for iv in intervals:
+        local = (datetime.fromtimestamp(iv["end_at"], tz=site.tz) - timedelta(seconds=1)).date()
+        days[local] = days.get(local, 0) + iv["enwh"]
+    return days
+
+
 @pytest.mark.parametrize("plan", ["watt", "kilowatt"])
-def test_micro_telemetry_by_plan(site: SimulatedSite, plan: str) -> None:
+def test_micro_telemetry_day_is_one_day_of_five_minute_intervals(
+    site: SimulatedSite, plan: str
+) -> None:
     serial = site.serials[4]
     with EnlightenEmulator(site, plan=plan) as emu:
         emu.set_sim_time(emu.night_of(site.days()[12]))
-        answer = get(
-            emu,
-            f"api/v4/systems/{site.system_id}/devices/micros/{serial}/telemetry",
-            start_date=site.days()[10].isoformat(),
-            granularity="day",
-        )
+        answer = _telemetry(emu, serial, start_date=site.days()[10].isoformat(), granularity="day")
     if plan == "watt":
         assert answer.status_code == 401 and answer.json()["message"] == "Not Authorized"
         return
-    energies = [iv["enwh"] for iv in answer.json()["intervals"]]
-    assert energies == [site.truth_daily(serial, d) for d in site.days()[10:13]]
+    body = answer.json()
+    intervals = body["intervals"]
+    assert 0 < len(intervals) <= 288
+    ends = [iv["end_at"] for iv in intervals]
+    assert all(b - a == 300 for a, b in itertools.pairwise(ends))
+    start = datetime.combine(site.days()[10], datetime.min.time(), tzinfo=site.tz)
+    assert body["end_at"] == int((start + timedelta(days=1)).timestamp())
+    assert _by_day(site, intervals) == {site.days()[10]: site.truth_daily(serial, site.days()[10])}
+
+
+def test_micro_telemetry_week_covers_seven_days_and_stops_at_now(site: SimulatedSite) -> None:
+    serial = site.serials[4]
+    with EnlightenEmulator(site, plan="kilowatt") as emu:
+        emu.set_sim_time(emu.night_of(site.days()[12]))
+        week = _telemetry(emu, serial, start_date=site.days()[3].isoformat(), granularity="week")
+        recent = _telemetry(emu, serial, start_date=site.days()[10].isoformat(), granularity="week")
+        now = emu.sim_now
+    assert _by_day(site, week.json()["intervals"]) == {
+        d: site.truth_daily(serial, d) for d in site.days()[3:10]
+    }
+    assert recent.json()["end_at"] == int(now.timestamp())  # min(now, start + week)
+    assert sorted(_by_day(site, recent.json()["intervals"])) == site.days()[10:13]
 
 
 def test_failing_micro_dies_and_is_replaced(site: SimulatedSite) -> None:

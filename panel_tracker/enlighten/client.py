@@ -32,6 +32,7 @@ from .models import (
     TokenPair,
 )
 from .oauth import DEFAULT_REDIRECT_URI, EnlightenOAuth, TokenUpdater
+from .telemetry import GRANULARITY, Window, next_start
 from .transport import RetryPolicy, Transport
 
 logger = logging.getLogger(__name__)
@@ -254,19 +255,36 @@ class EnlightenClient:
     def micro_daily_telemetry(
         self, serial: str, start: date, *, tz: tzinfo | None = None
     ) -> dict[date, int]:
-        """One micro's energy per day from ``start`` (up to 7 days); paid plans only.
+        """One micro's energy per local day for the 7 days from ``start``; paid plans only.
 
-        Intervals are attributed to the day in ``tz`` (the system's zone; UTC if not given)
-        in which they end, an interval ending at midnight belonging to the day before.
+        Asks for ``granularity=week`` and continues from each answer's own ``end_at`` until
+        the 7 days are covered or the server has nothing later (``telemetry.next_start``):
+        one call when ``week`` answers a week, right whatever span an answer covers. Each
+        interval counts for the day in ``tz`` (the system's zone; UTC if not given) in
+        which it ends, an interval ending at midnight belonging to the day before.
         """
-        body = self._get(
-            f"api/v4/systems/{self.system_id}/devices/micros/{quote(serial, safe='')}/telemetry",
-            {"start_date": start.isoformat(), "granularity": "day"},
-            what=f"telemetry of micro {serial}",
-            plan_call=True,
+        window = Window(start, tz or timezone.utc)
+        path = f"api/v4/systems/{self.system_id}/devices/micros/{quote(serial, safe='')}/telemetry"
+        params: dict[str, Any] = {"start_date": start.isoformat(), "granularity": GRANULARITY}
+        asked_from: datetime | None = window.start
+        days: dict[date, int] = {}
+        calls = 0
+        while asked_from is not None and calls < MAX_PAGES:
+            body = self._get(path, params, what=f"telemetry of micro {serial}", plan_call=True)
+            calls += 1
+            answer = MicroTelemetry.from_telemetry(body, window.zone)
+            for day, wh in answer.days.items():
+                days[day] = days.get(day, 0) + wh
+            asked_from = next_start(window, asked_from=asked_from, answer_end=answer.end_at)
+            if asked_from is not None:
+                params = {"start_at": int(asked_from.timestamp()), "granularity": GRANULARITY}
+        days = window.clip(days)
+        logger.info(
+            "Enlighten: read telemetry of micro %s for %d day(s) in %d call(s)",
+            serial,
+            len(days),
+            calls,
         )
-        days = MicroTelemetry.from_telemetry(body, tz or timezone.utc).days
-        logger.info("Enlighten: read telemetry of micro %s for %d day(s)", serial, len(days))
         return days
 
     def _get(

@@ -1,10 +1,11 @@
 """Where the days of a gap (missed runs) come from.
 
-On a paid Enphase plan each micro-inverter's own daily telemetry fills its gap exactly
-(7 days a call). Otherwise the gap's energy is apportioned by the system's daily
-production, which one ``energy_lifetime`` call gives whatever the gap's length. The free
-plan's 401 to the telemetry call is remembered in the history, so later gaps cost no extra
-call; it is asked again after a while, since users upgrade.
+On a paid Enphase plan each micro-inverter's own telemetry fills its gap exactly
+(``granularity=week``: one call per 7 days of gap when the server answers a week).
+Otherwise the gap's energy is apportioned by the system's daily production, which one
+``energy_lifetime`` call gives whatever the gap's length. The free plan's 401 to the
+telemetry call is remembered in the history, so later gaps cost no extra call; it is asked
+again after a while, since users upgrade.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from zoneinfo import ZoneInfo
 from ..energy import covering_span
 from ..errors import PanelTrackerError
 from ..history import History
-from .errors import EnlightenError, PlanNotAllowedError
+from .errors import AuthError, EnlightenError, PlanNotAllowedError
+from .telemetry import WINDOW_DAYS
 
 logger = logging.getLogger(__name__)
 
 PLAN_RECHECK_DAYS = 90
-TELEMETRY_WINDOW_DAYS = 7
 PLAN_KEY = "per_micro_telemetry"
 
 
@@ -96,7 +97,7 @@ def _exact_days(
             start = first
             while start <= last:
                 days.update(source.micro_daily_telemetry(serial, start, tz=tz))
-                start += timedelta(days=TELEMETRY_WINDOW_DAYS)
+                start += timedelta(days=WINDOW_DAYS)
             exact[serial] = days
     except PlanNotAllowedError:
         system[PLAN_KEY] = {"available": False, "checked": today}
@@ -105,6 +106,8 @@ def _exact_days(
             f"(remembered; asked again after {PLAN_RECHECK_DAYS} days)"
         )
         return {}
+    except AuthError:
+        raise  # a revoked grant or another app's key: the fix is the user's, not an estimate
     except EnlightenError as exc:
         # Serials fetched in full keep their exact days; the rest are estimated.
         data.warnings.append(f"per-micro telemetry unavailable ({exc}); the gap is estimated")

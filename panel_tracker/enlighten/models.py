@@ -18,14 +18,18 @@ from typing import Any
 
 from .errors import BadResponseError
 from .jwt import jwt_expiry
+from .telemetry import add_day_energy
 
 # Wh = value * multiplier / divisor (1 Wh = 3.6 kJ).
-_ENERGY_UNITS: dict[str, tuple[int, float]] = {
-    "wh": (1, 1),
-    "kwh": (1000, 1),
-    "mwh": (1_000_000, 1),
-    "kj": (1, 3.6),
-    "j": (1, 3600),
+# Case matters: "mWh" is milli-, "MWh" mega-watt-hours; an unknown unit is refused.
+_ENERGY_UNITS: dict[str, tuple[float, float]] = {
+    "Wh": (1, 1),
+    "kWh": (1000, 1),
+    "MWh": (1_000_000, 1),
+    "mWh": (1, 1000),
+    "kJ": (1, 3.6),
+    "J": (1, 3600),
+    "MJ": (1000, 3.6),
 }
 
 
@@ -70,9 +74,9 @@ def _energy_wh(energy: Any) -> int | None:
     """``{"value": 232, "units": "Wh"}`` (or kJ, kWh...) or a bare number of Wh, as int Wh."""
     if isinstance(energy, Mapping):
         value = as_number(energy.get("value"))
-        units = str(energy.get("units") or "Wh").strip().lower()
+        units = str(energy.get("units") or "Wh").strip()
     else:
-        value, units = as_number(energy), "wh"
+        value, units = as_number(energy), "Wh"
     factors = _ENERGY_UNITS.get(units)
     if value is None or factors is None or not math.isfinite(value):
         return None
@@ -285,17 +289,16 @@ class EnergyLifetime:
         return cls(days)
 
 
-def interval_day(end_at: datetime, zone: tzinfo) -> date:
-    """The local day a telemetry interval belongs to: the one in which it ends, an
-    interval ending at midnight belonging to the day before."""
-    return (end_at - timedelta(seconds=1)).astimezone(zone).date()
-
-
 @dataclass(frozen=True, slots=True)
 class MicroTelemetry:
-    """A micro's ``telemetry`` answer summed per local day (Wh)."""
+    """One ``telemetry`` answer of a micro: Wh per local day, and where the answer ended.
+
+    ``end_at`` is the answer's own ``end_at`` (None if it gave none); a call that
+    continues from there reads the next span.
+    """
 
     days: dict[date, int]
+    end_at: datetime | None
 
     @classmethod
     def from_telemetry(cls, body: Any, zone: tzinfo) -> MicroTelemetry:
@@ -303,16 +306,18 @@ class MicroTelemetry:
         if not isinstance(intervals, list):
             raise BadResponseError("the micro telemetry lacks the 'intervals' list")
         days: dict[date, int] = {}
+        last: datetime | None = None
         for interval in intervals:
             if not isinstance(interval, Mapping):
                 raise BadResponseError("a telemetry interval is not a JSON object")
             end_at = as_datetime(interval.get("end_at"))
             energy = as_number(interval.get("enwh"))
-            if end_at is None or energy is None:
+            if end_at is None or energy is None or not math.isfinite(energy):
                 continue
-            day = interval_day(end_at, zone)
-            days[day] = days.get(day, 0) + round(energy)
-        return cls(days)
+            add_day_energy(days, end_at, energy, zone)
+            last = end_at if last is None else max(last, end_at)
+        end = as_datetime(body.get("end_at"))
+        return cls(days, end if end is not None else last)
 
 
 def rate_limit_reset(body: Any) -> datetime | None:

@@ -194,14 +194,24 @@ class Transport:
         plan_call: bool = False,
         not_found_hint: str | None = None,
     ) -> Any:
-        """A data call: fresh token first, one refresh and retry on 401, JSON back."""
+        """A data call: fresh token first, one refresh and retry on 401, JSON back.
+
+        On a ``plan_call`` (per-micro telemetry) a 401 means "not on this plan" only once the
+        token is known good: a revoked grant fails the refresh (an ``AuthError`` saying to
+        authorize again), a key of another app says "mismatch"; a 401 to the retry with a
+        freshly issued token is the plan's (``PlanNotAllowedError``).
+        """
         tokens.ensure_fresh()
         response = self._data_send(method, path, tokens, params, what)
         if response.status_code == 401:
-            self._refuse_401(response, what, plan_call=plan_call)
+            self._refuse_401(response, what)
             logger.info("Enlighten: the access token was refused; refreshing once")
             tokens.refresh()
             response = self._data_send(method, path, tokens, params, what)
+            if response.status_code == 401:
+                self._refuse_401(response, what)
+                if plan_call:
+                    raise self._not_on_plan(response, what)
         if not response.ok:
             raise self.error(response, what, not_found_hint=not_found_hint)
         return self.json(response, what)
@@ -218,16 +228,8 @@ class Transport:
         headers = {"Authorization": f"Bearer {tokens.access_token}"} if tokens.access_token else {}
         return self.send(method, path, params=query, headers=headers, kind="data", what=what)
 
-    def _refuse_401(self, response: requests.Response, what: str, *, plan_call: bool) -> None:
+    def _refuse_401(self, response: requests.Response, what: str) -> None:
         """Raise for a 401 that a new access token would not cure."""
-        if plan_call:
-            raise self.fail(
-                PlanNotAllowedError,
-                f"Enlighten refused the {what} (HTTP 401: {self.quote(error_detail(response))})",
-                hint="per-micro telemetry needs a paid plan (Kilowatt or above); the free Watt "
-                "plan answers 401",
-                status=401,
-            )
         if "mismatch" in error_detail(response).lower():
             # "API Key - Client mismatch": a new token would be refused just the same.
             raise self.fail(
@@ -237,6 +239,16 @@ class Transport:
                 "tokens the config holds; copy the API key of that same application",
                 status=401,
             )
+
+    def _not_on_plan(self, response: requests.Response, what: str) -> EnlightenError:
+        """A 401 to a freshly issued token on a paid-plan call: the plan lacks it."""
+        return self.fail(
+            PlanNotAllowedError,
+            f"Enlighten refused the {what} (HTTP 401: {self.quote(error_detail(response))})",
+            hint="per-micro telemetry needs a paid plan (Kilowatt or above); the free Watt "
+            "plan answers 401 even to a freshly issued token",
+            status=401,
+        )
 
     # --- one logical call, with retries -------------------------------------------------------
     def send(
