@@ -768,3 +768,22 @@ def test_errors_carry_their_fix_as_a_hint_and_quote_urls_without_secrets(
         harness(emu).client.inverter_readings()
     assert refused.value.hint is not None and AUTHORIZE_AGAIN in refused.value.hint
     assert AUTHORIZE_AGAIN not in refused.value.message
+
+
+def test_micro_telemetry_is_right_when_a_week_answer_covers_one_day(site: SimulatedSite) -> None:
+    with EnlightenEmulator(
+        site,
+        api_key=API_KEY,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        plan="kilowatt",
+        telemetry_week_days=1,
+    ) as emu:
+        emu.set_sim_time(emu.night_of(site.days()[8]))
+        serial, start = site.serials[0], site.days()[2]
+        days = harness(emu).client.micro_daily_telemetry(serial, start, tz=ZoneInfo(site.timezone))
+        assert days == {
+            start + timedelta(days=k): site.truth_daily(serial, start + timedelta(days=k))
+            for k in range(7)
+        }
+        assert emu.count("telemetry") == 7  # continued from each answer's own end_at
