@@ -31,7 +31,7 @@ from .health.thresholds import HealthSettings, PanelWatts
 from .notify import DEFAULT_TIMEOUT as DEFAULT_ALERT_TIMEOUT
 from .notify import AlertSettings
 from .sheets.auth import DEFAULT_OAUTH_PORT, LEGACY_PICKLE_FILE, CredentialFiles, GoogleAccess
-from .storage import SECRET_FILE_MODE, atomic_write_json
+from .storage import SECRET_FILE_MODE, atomic_write_json, read_json
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ class Config:
 
     def reread_tokens(self) -> None:
         """Take the token pair from the file as it is now (another run may have rotated it)."""
-        on_disk = read_json(self.path, what="config")
+        on_disk = _read_config_file(self.path)
         if isinstance(on_disk, dict):
             self.raw.update({key: on_disk.get(key) for key in TOKEN_KEYS})
 
@@ -226,7 +226,7 @@ class Config:
         token is already dead, and the error says how to put it back.
         """
         try:
-            on_disk = read_json(self.path, what="config")
+            on_disk = _read_config_file(self.path)
         except DataFileError:
             on_disk = None
         if not isinstance(on_disk, dict):
@@ -247,7 +247,7 @@ class Config:
 
     def save_setting(self, key: str, value: Any) -> None:
         """Add or change one key in the config file (e.g. the new spreadsheet id)."""
-        on_disk = read_json(self.path, what="config")
+        on_disk = _read_config_file(self.path)
         if not isinstance(on_disk, dict):
             raise ConfigError(f"{self.path}: the config must be a JSON object")
         on_disk[key] = value
@@ -274,7 +274,7 @@ def expand_config_paths(paths: list[Path]) -> list[Path]:
 
 def _looks_like_config(path: Path) -> bool:
     try:
-        data = read_json(path, what="config")
+        data = _read_config_file(path)
     except DataFileError:
         return True  # a broken config is still a config: loading it reports the problem
     return isinstance(data, dict) and "system_id" in data
@@ -283,28 +283,13 @@ def _looks_like_config(path: Path) -> bool:
 def _read_config_json(path: Path) -> Any:
     """The config's JSON; a byte-order mark (Notepad's "UTF-8 with BOM") is accepted."""
     try:
-        with open(path, encoding="utf-8-sig") as handle:
-            return json.load(handle)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"config {path} is not valid JSON (line {exc.lineno}, column {exc.colno})",
-            hint="it was left untouched: fix it or restore it from a backup",
-        ) from None
-    except UnicodeDecodeError:
-        raise ConfigError(
-            f"config {path} is not UTF-8 text",
-            hint="it was left untouched: save it as UTF-8 or restore it from a backup",
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
+        return _read_config_file(path)
+    except DataFileError as exc:
+        raise ConfigError(exc.message, hint=exc.hint) from None
 
 
-def read_json(path: Path, *, what: str) -> Any:
-    """A JSON file read as a config is read (BOM accepted); ``DataFileError`` when it fails."""
-    try:
-        return _read_config_json(path)
-    except ConfigError as exc:
-        raise DataFileError(exc.message, hint=exc.hint) from None
+def _read_config_file(path: Path) -> Any:
+    return read_json(path, what="config", encoding="utf-8-sig")
 
 
 def read_config(path: Path) -> Config:

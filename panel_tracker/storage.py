@@ -172,19 +172,22 @@ def adopt_save(path: Path, temp: Path, *, mode: int | None = None) -> None:
         Path(temp).unlink()
 
 
-def read_json(path: Path, *, what: str) -> Any:
-    """Parse a JSON file or raise ``DataFileError`` naming it; the file is never touched."""
+def read_json(path: Path, *, what: str, encoding: str = "utf-8") -> Any:
+    """Parse a JSON file or raise ``DataFileError`` naming it; the file is never touched.
+
+    ``encoding="utf-8-sig"`` also accepts a byte-order mark (the config: Windows Notepad)."""
     try:
-        with open(path, encoding="utf-8") as handle:
+        with open(path, encoding=encoding) as handle:
             return json.load(handle)
     except json.JSONDecodeError as exc:
         raise DataFileError(
-            f"{what} {path} is not valid JSON (line {exc.lineno}, column {exc.colno}); "
-            "it was left untouched: fix it or restore it from a backup"
+            f"{what} {path} is not valid JSON (line {exc.lineno}, column {exc.colno})",
+            hint="it was left untouched: fix it or restore it from a backup",
         ) from None
     except UnicodeDecodeError:
         raise DataFileError(
-            f"{what} {path} is not UTF-8 text; it was left untouched: restore it from a backup"
+            f"{what} {path} is not UTF-8 text",
+            hint="it was left untouched: save it as UTF-8 or restore it from a backup",
         ) from None
     except OSError as exc:
         raise DataFileError(f"cannot read {what} {path}: {exc.strerror}") from None

@@ -89,6 +89,25 @@ def _config(broker: Broker, component: str, node: str, obj: str, body: dict[str,
     return Message(topic, json.dumps(body, sort_keys=True))
 
 
+def _daily_energy(
+    name: str, unique_id: str, state_topic: str, device: dict[str, Any]
+) -> dict[str, Any]:
+    """A day's energy sensor: a total that resets each day, so Home Assistant's long-term
+    statistics take every day as its own."""
+    return {
+        "name": name,
+        "unique_id": unique_id,
+        "object_id": unique_id,
+        "state_topic": state_topic,
+        "value_template": "{{ value_json.energy_wh }}",
+        "unit_of_measurement": "Wh",
+        "device_class": "energy",
+        "state_class": "total",
+        "last_reset_value_template": "{{ value_json.date }}T00:00:00",
+        "device": device,
+    }
+
+
 def _panel_messages(
     broker: Broker, system_id: str, system_name: str, serial: str, report: HealthReport | None
 ) -> Iterator[Message]:
@@ -100,18 +119,7 @@ def _panel_messages(
         "sensor",
         serial,
         "energy",
-        {
-            "name": "Daily energy",
-            "unique_id": f"{uid}_energy",
-            "object_id": f"{uid}_energy",
-            "state_topic": f"{base}/state",
-            "value_template": "{{ value_json.energy_wh }}",
-            "unit_of_measurement": "Wh",
-            "device_class": "energy",
-            "state_class": "total",
-            "last_reset_value_template": "{{ value_json.date }}T00:00:00",
-            "device": device,
-        },
+        _daily_energy("Daily energy", f"{uid}_energy", f"{base}/state", device),
     )
     yield _config(
         broker,
@@ -219,18 +227,7 @@ def _system_messages(broker: Broker, system_id: str, system_name: str) -> Iterat
         "sensor",
         system_id,
         "array_energy",
-        {
-            "name": "Array daily energy",
-            "unique_id": f"{uid}_array_energy",
-            "object_id": f"{uid}_array_energy",
-            "state_topic": f"{base}/array/state",
-            "value_template": "{{ value_json.energy_wh }}",
-            "unit_of_measurement": "Wh",
-            "device_class": "energy",
-            "state_class": "total",
-            "last_reset_value_template": "{{ value_json.date }}T00:00:00",
-            "device": device,
-        },
+        _daily_energy("Array daily energy", f"{uid}_array_energy", f"{base}/array/state", device),
     )
     yield _config(
         broker,
