@@ -121,10 +121,15 @@ def load_history(path: Path, *, not_after: date | None = None) -> History:
     raw = path.read_bytes()
     data = _parse(path, raw)
     if not isinstance(data, dict) or not isinstance(data.get(MICROS, {}), dict):
+        got = _kind(data) if not isinstance(data, dict) else f"{MICROS!r} is {_kind(data[MICROS])}"
         raise DataFileError(
-            f"history file {path} is not a history (no 'micro_inverters' object)",
+            f"history file {path} is not a history: it wants an object with a "
+            f"{MICROS!r} object (got {got})",
             hint="it was left untouched: restore it from a backup",
         )
+    problem = section_problem(data)
+    if problem is not None:
+        raise DataFileError(f"history file {path}: {problem}", hint=_RESTORE_HINT)
     if not_after is None:
         not_after = (datetime.now(timezone.utc) + LATEST_ZONE_AHEAD).date()
     if not _checked_before(path, raw):
@@ -157,6 +162,42 @@ def _mark_of(payload: bytes) -> str:
     return f"checks {_CHECKS_VERSION} crc32 {zlib.crc32(payload):08x} bytes {len(payload)}\n"
 
 
+# The tool's own top-level sections and what each must be; a section the tool does not know
+# is kept as it is. Inside ``health``, ``open`` maps serials to episodes, ``closed`` lists them.
+SECTION_TYPES: dict[str, type] = {"system": dict, "health": dict, "replacements": dict}
+_HEALTH_PARTS: dict[str, type] = {"open": dict, "closed": list}
+
+
+def section_problem(data: dict[str, Any]) -> str | None:
+    """The first bookkeeping section of a history that has the wrong JSON type, in words."""
+    for name, wanted in SECTION_TYPES.items():
+        value = data.get(name)
+        if value is not None and not isinstance(value, wanted):
+            return f"section {name!r} is {_kind(value)}, it must be {_wanted(wanted)}"
+    health = data.get("health")
+    for name, wanted in _HEALTH_PARTS.items():
+        value = health.get(name) if isinstance(health, dict) else None
+        if value is not None and not isinstance(value, wanted):
+            return f"section 'health.{name}' is {_kind(value)}, it must be {_wanted(wanted)}"
+    return None
+
+
+def _wanted(kind: type) -> str:
+    return "an object" if kind is dict else "a list"
+
+
+def day_after(history: History, latest: str) -> tuple[str, str] | None:
+    """A (serial, day) of the history later than ``latest`` (ISO date), else None.
+
+    ``load_history`` can only bound dates by the latest zone on Earth; once the system's zone
+    is known, the caller holds the history to the run's own day with this."""
+    for serial in history.serials():
+        last = history.last_date(serial)
+        if last is not None and last > latest:
+            return serial, last
+    return None
+
+
 def validate_history(micros: dict[str, Any], *, not_after: date) -> str | None:
     """The first bad entry of a history's ``micro_inverters``, said in words; None if all good.
 
@@ -167,7 +208,7 @@ def validate_history(micros: dict[str, Any], *, not_after: date) -> str | None:
     latest = not_after.isoformat()
     for serial, days in micros.items():
         if not isinstance(days, dict):
-            return f"serial {serial} is not a map of days"
+            return f"serial {serial} is {_kind(days)}, it must be an object of days"
         for day, entry in days.items():
             problem = _day_problem(day, entry, latest)
             if problem is not None:

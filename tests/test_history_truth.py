@@ -5,8 +5,10 @@ job and from the report alike; never "unexpected ... please report it"."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -75,3 +77,95 @@ def test_a_hand_edited_bad_day_is_one_error_line_naming_file_serial_and_day(
     assert "unexpected" not in result.stderr and "Traceback" not in result.stderr
     assert str(history_path) in errors[0] and f"serial {serial}" in errors[0]
     assert repr(day) in errors[0] and said in errors[0]
+
+
+# Whole-file edits: (what is changed, what the error line says). Each takes the recorded
+# history's data and the serial to spoil, and changes it in place.
+BAD_FILES: dict[str, tuple[Any, list[str]]] = {
+    "system a list": (lambda data, serial: data.update(system=[]), ["'system'", "a list"]),
+    "health a number": (lambda data, serial: data.update(health=5), ["'health'", "5"]),
+    "health.open a list": (
+        lambda data, serial: data.update(health={"open": [], "closed": []}),
+        ["'health.open'", "a list"],
+    ),
+    "health.closed an object": (
+        lambda data, serial: data.update(health={"open": {}, "closed": {}}),
+        ["'health.closed'", "an object"],
+    ),
+    "replacements text": (
+        lambda data, serial: data.update(replacements="x"),
+        ["'replacements'", "the text 'x'"],
+    ),
+    "micros a list": (
+        lambda data, serial: data.update(micro_inverters=[]),
+        ["'micro_inverters'", "a list"],
+    ),
+    "serial a list": (
+        lambda data, serial: data["micro_inverters"].update({serial: [1, 2]}),
+        ["serial {serial}", "a list", "an object of days"],
+    ),
+    "serial a number": (
+        lambda data, serial: data["micro_inverters"].update({serial: 7}),
+        ["serial {serial}", "7"],
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("case", "script"),
+    [(case, "run_inverter_daily_stats.py") for case in sorted(BAD_FILES)]
+    + [(case, "panel_report.py") for case in ("system a list", "serial a list")],
+)
+def test_a_section_of_the_wrong_type_is_one_error_line_naming_file_and_key(
+    recorded, case, script, tmp_path
+):
+    path, history_path, emulator = recorded
+    good = history_path.read_bytes()
+    data = json.loads(good)
+    serial = sorted(data["micro_inverters"])[1]
+    spoil, said = BAD_FILES[case]
+    spoil(data, serial)
+    edited = json.dumps(data).encode()
+    history_path.write_bytes(edited)
+    try:
+        night(emulator, 3)
+        args = ["--no-sheet"] if script.startswith("run_") else ["--out", str(tmp_path / "r")]
+        result = run_script(script, "--config", str(path), *args)
+        assert history_path.read_bytes() == edited  # untouched
+    finally:
+        history_path.write_bytes(good)
+    assert result.returncode == 1, result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    assert "unexpected" not in result.stderr and "Traceback" not in result.stderr
+    assert str(history_path) in errors[0]
+    for words in said:
+        assert words.format(serial=serial) in errors[0], errors[0]
+
+
+def test_a_day_after_the_run_s_own_day_in_the_system_s_zone_is_refused(recorded):
+    """The load can only bound dates by the zone furthest ahead (UTC+14); the job holds them
+    to its own day in the system's zone, with the readings' clock-skew allowance."""
+    path, history_path, emulator = recorded
+    good = history_path.read_bytes()
+    data = json.loads(good)
+    serial = sorted(data["micro_inverters"])[2]
+    # UTC-11: its tomorrow is never after today at UTC+14, so only the job's own check sees it
+    zone = ZoneInfo("Pacific/Pago_Pago")
+    data["system"]["timezone"] = zone.key
+    ahead = (datetime.now(timezone.utc) + timedelta(hours=2)).astimezone(zone).date()
+    tomorrow = (ahead + timedelta(days=1)).isoformat()
+    data["micro_inverters"][serial][tomorrow] = {"daily_energy": 5, "lifetime_energy": 10**9}
+    edited = json.dumps(data).encode()
+    history_path.write_bytes(edited)
+    try:
+        night(emulator, 3)
+        result = run_script("run_inverter_daily_stats.py", "--config", str(path), "--no-sheet")
+        assert history_path.read_bytes() == edited
+    finally:
+        history_path.write_bytes(good)
+    assert result.returncode == 1, result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    assert str(history_path) in errors[0] and f"serial {serial}" in errors[0]
+    assert repr(tomorrow) in errors[0] and "after the run's day" in errors[0]

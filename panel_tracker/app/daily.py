@@ -19,12 +19,12 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..energy import DailyEnergyUpdate, Reading, UpdateResult
+from ..energy import CLOCK_SKEW, DailyEnergyUpdate, Reading, UpdateResult
 from ..enlighten.gaps import GapSource, fetch_gap_data
 from ..enlighten.jwt import REFRESH_WARNING, jwt_expiry, relative, when
-from ..errors import ConfigError, PanelTrackerError
+from ..errors import ConfigError, DataFileError, PanelTrackerError
 from ..health.dc import dc_findings
-from ..history import History, load_history, save_history
+from ..history import History, day_after, load_history, save_history
 from ..settings import TOKEN_KEYS, Config
 from ..sheets.auth import ShowUrl, load_credentials
 from ..sheets.layout import LayoutResult, lay_out_spreadsheet
@@ -173,6 +173,21 @@ def _warn_if_refresh_token_expires_soon(
         run.health.events.insert(0, system_alert(None, f"{config.name}: {message}"))
 
 
+def _hold_to_run_day(config: Config, history: History, now: datetime, tz: ZoneInfo) -> None:
+    # A day after the run's own (by the clock-skew allowance readings get too) would make
+    # every real reading look older than the panel's last day, and be dropped night after night.
+    latest = (now + CLOCK_SKEW).astimezone(tz).date().isoformat()
+    found = day_after(history, latest)
+    if found is not None:
+        serial, day = found
+        raise DataFileError(
+            f"history file {config.history_path}: serial {serial}, day {day!r}: a date after "
+            f"the run's day {latest} ({tz.key})",
+            hint="the file was left untouched: fix that entry by hand or restore a backup "
+            "(or set the computer's clock right)",
+        )
+
+
 def update_history(
     config: Config, source: EnlightenSource, *, now: datetime | None = None
 ) -> tuple[History, DailyRun]:
@@ -181,13 +196,14 @@ def update_history(
     history = load_history(config.history_path)
     source.ensure_fresh_token()
     tz = resolve_timezone(config, history, source)
+    now = now or datetime.now(timezone.utc)
+    _hold_to_run_day(config, history, now, tz)
     readings = source.inverter_readings()
     if not readings:
         raise PanelTrackerError(
             f"Enlighten returned no micro-inverters for system {config.system_id}; "
             "check system_id in the config"
         )
-    now = now or datetime.now(timezone.utc)
     update = DailyEnergyUpdate(
         history, readings, tz, now=now, panel_watts=config.settings.panel_watts
     )
