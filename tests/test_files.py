@@ -177,7 +177,9 @@ def test_a_history_read_with_orjson_keeps_its_shape_checks(tmp_path):
 
     path = tmp_path / "inverter_daily_data-1.json"
     path.write_bytes(b'{"micro_inverters": {"482000000001": [1, 2]}}')
-    with pytest.raises(DataFileError, match="serial 482000000001 is not a map of days"):
+    with pytest.raises(
+        DataFileError, match="serial 482000000001 is a list, it must be an object of days"
+    ):
         load_history(path)
     path.write_bytes(b"[]")
     with pytest.raises(DataFileError, match="is not a history"):
