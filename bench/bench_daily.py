@@ -143,7 +143,8 @@ def _mm(times: list[float]) -> str:
 
 
 def main() -> None:
-    print("Enlighten API calls per daily run (target: 1 data call; +1 token call only when")
+    print("Enlighten API calls per daily run (target: 2 data calls, a page and the empty one")
+    print("that ends the list; +1 token call only when")
     print("the access token expired; +1 time-zone call on the first run; +1 for any gap;")
     print("the first gap also asks once whether the plan has per-micro telemetry):")
     for label, calls in enlighten_calls():

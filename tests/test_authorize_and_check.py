@@ -219,8 +219,9 @@ def test_check_on_a_good_config_lists_the_system_and_its_micros(tmp_path, enligh
     assert "Google Sheet not configured" in out or "Google Sheet not checked" in out
     assert "PROBLEM" not in out
     assert "All checks passed" in out
-    # Two data calls (the systems list and the inverter summary), no token refresh.
-    assert emulator.count("/api/v4/systems") == 2
+    # Three data calls (the systems list, the inverter summary and its empty end page), no
+    # token refresh.
+    assert emulator.count("/api/v4/systems") == 3
     assert emulator.count("/oauth/token") == 0
     assert config.read_bytes() == original
 

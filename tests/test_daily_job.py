@@ -170,7 +170,7 @@ def test_refresh_saves_rotated_pair_and_valid_token_makes_no_token_call(
     night(emulator, 1)
     assert job(config, capsys)[0] == 0
     assert emulator.count("/oauth/token") == 0
-    assert emulator.count("/api/v4/") == 1  # the steady state: one data call
+    assert emulator.count("/api/v4/") == 2  # the steady state: a page and the empty end
 
 
 def test_first_run_asks_the_time_zone_once_then_remembers_it(tmp_path, enlighten, capsys):
@@ -182,7 +182,7 @@ def test_first_run_asks_the_time_zone_once_then_remembers_it(tmp_path, enlighten
     emulator.reset_calls()
     night(emulator, 1)
     assert job(config, capsys)[0] == 0
-    assert emulator.calls == [("GET", "/api/v4/systems/inverters_summary_by_envoy_or_site")]
+    assert emulator.calls == [("GET", "/api/v4/systems/inverters_summary_by_envoy_or_site")] * 2
 
 
 def test_rate_limit_and_server_errors_are_waited_out(tmp_path, enlighten):

@@ -106,7 +106,7 @@ def harness(
 
 
 # --- reading the micros ---------------------------------------------------------------------
-def test_reads_every_micro_of_both_gateways_in_one_call(emu: EnlightenEmulator) -> None:
+def test_reads_every_micro_of_both_gateways_in_one_page(emu: EnlightenEmulator) -> None:
     site, now = emu.site, emu.sim_now
     h = harness(emu)
 
@@ -124,9 +124,9 @@ def test_reads_every_micro_of_both_gateways_in_one_call(emu: EnlightenEmulator) 
         assert reading.last_report == truth[1]
         assert reading.last_report.tzinfo is not None
     assert {r.envoy_serial for r in readings} == set(site.envoys)
-    assert emu.count(SUMMARY) == 1
+    assert emu.count(SUMMARY) == 2  # the site's page, then the empty page that ends the list
     assert emu.count(TOKEN) == 0
-    assert h.client.api_calls == {"data": 1}
+    assert h.client.api_calls == {"data": 2}
     assert h.saved == []
 
 
@@ -172,8 +172,28 @@ def test_follows_pages_of_a_130_micro_site() -> None:
         readings = h.client.inverter_readings()
         assert {r.serial for r in readings} == set(site.serials)
         assert len(readings) == 130
-        assert emu.count(SUMMARY) == 2
-        assert h.client.api_calls["data"] == 2
+        assert emu.count(SUMMARY) == 3
+        assert h.client.api_calls["data"] == 3
+
+
+@pytest.mark.parametrize("server_page_size", [10, 37])
+def test_a_server_paging_by_a_smaller_size_than_asked_loses_no_micro(
+    server_page_size: int,
+) -> None:
+    # The client asks for 100 a page; a server that honours fewer must not make the first
+    # page's micros look like the whole site and the rest look silent.
+    site = SimulatedSite(SiteScenario.healthy(n_panels=130, days=3))
+    with EnlightenEmulator(
+        site,
+        api_key=API_KEY,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        page_size_cap=server_page_size,
+    ) as emu:
+        readings = harness(emu).client.inverter_readings()
+        assert {r.serial for r in readings} == set(site.serials)
+        full_pages = -(-130 // server_page_size)
+        assert emu.count(SUMMARY) == full_pages + 1  # the empty page ends the list
 
 
 class PagePastTheEndRefused(requests.Session):
@@ -232,7 +252,7 @@ def test_an_expiring_token_is_refreshed_once_and_saved_before_the_data_call(
 
     assert readings
     assert emu.count(TOKEN) == 1
-    assert h.client.api_calls == {"token": 1, "data": 1}
+    assert h.client.api_calls == {"token": 1, "data": 2}
     assert summary_calls_when_saved == [0]
     (pair,) = h.saved
     assert pair.refresh_token != refresh
@@ -270,7 +290,7 @@ def test_a_rejected_access_token_is_refreshed_once_then_the_call_succeeds(
     emu.inject_fault(SUMMARY, 401)
     h = harness(emu)
     assert h.client.inverter_readings()
-    assert emu.count(SUMMARY) == 2
+    assert emu.count(SUMMARY) == 3
     assert emu.count(TOKEN) == 1
     assert len(h.saved) == 1
 
@@ -351,7 +371,7 @@ def test_two_500s_then_success_with_exponential_waits(emu: EnlightenEmulator) ->
     h = harness(emu)
     assert h.client.inverter_readings()
     assert h.waits == [2.0, 4.0]
-    assert emu.count(SUMMARY) == 3
+    assert emu.count(SUMMARY) == 4
 
 
 def test_a_persistent_503_is_a_server_error_after_bounded_retries(emu: EnlightenEmulator) -> None:
@@ -401,7 +421,7 @@ def test_a_short_rate_limit_is_waited_out(emu: EnlightenEmulator) -> None:
     assert h.client.inverter_readings()
     (wait,) = h.waits
     assert 4.0 <= wait <= 6.5  # until period_end, plus a second
-    assert emu.count(SUMMARY) == 2
+    assert emu.count(SUMMARY) == 3
 
 
 def test_a_long_rate_limit_fails_naming_the_reset_time(emu: EnlightenEmulator) -> None:

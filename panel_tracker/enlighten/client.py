@@ -199,8 +199,11 @@ class EnlightenClient:
         return gateways
 
     def _summary_pages(self, read_page: PageReader) -> int:
-        """Ask for pages of the inverter summary until one is short or brings no new serial;
-        ``read_page`` reads each. Returns the number of pages read."""
+        """Ask for pages of the inverter summary until one is empty or brings no new serial;
+        ``read_page`` reads each. Returns the number of pages read.
+
+        A short page is not the end: the server may honour a smaller ``size`` than asked, and
+        the answer carries no count, so a site always costs one call past its last page."""
         calls = 0
         for page in range(1, MAX_PAGES + 1):
             try:
@@ -218,7 +221,7 @@ class EnlightenClient:
                 break
             calls += 1
             micros_on_page, new_serials = read_page(body)
-            if micros_on_page < PAGE_SIZE or not new_serials:
+            if micros_on_page == 0 or not new_serials:
                 break
         return calls
 
@@ -236,7 +239,9 @@ class EnlightenClient:
             answer = SystemsPage.from_systems(body)
             found.extend(answer.systems)
             total = answer.total
-            if len(answer.systems) < PAGE_SIZE or (total is not None and len(found) >= total):
+            # The answer's own count ends the list; without one only an empty page does, since
+            # a server may page by a smaller size than asked.
+            if not answer.systems or (total is not None and len(found) >= total):
                 break
         logger.info("Enlighten: %d system(s) visible", len(found))
         return found
