@@ -24,6 +24,8 @@ from .redaction import RedactingFilter, redact
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+# A shell's status for a run stopped by Ctrl-C (128 + SIGINT), which cron and schtasks report.
+EXIT_INTERRUPTED = 130
 
 _HANDLER_NAME = "panel_tracker.cli"
 _FILE_HANDLER_NAME = "panel_tracker.cli.file"
@@ -152,7 +154,9 @@ def run_script(body: Callable[[], int], *, verbose: bool, prefix: str = "") -> i
             logging.getLogger(__name__).exception("details")
         return fail(prefix + str(exc), exc.exit_code)
     except KeyboardInterrupt:
-        return fail(prefix + "interrupted; files are either as before or fully updated", 130)
+        return fail(
+            prefix + "interrupted; files are either as before or fully updated", EXIT_INTERRUPTED
+        )
     except Exception as exc:  # the last line of defence at 4 am: one line, not a traceback
         if verbose:
             logging.getLogger(__name__).exception("unexpected error")
