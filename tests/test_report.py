@@ -5,19 +5,23 @@ Driven through ``panel_report.main(argv)`` as a user runs it, plus ``write_repor
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, ClassVar
 
+import matplotlib.dates as mdates
 import pytest
 
 import panel_report
 from panel_tracker.app.health_step import report_options
 from panel_tracker.health.assess import assess
+from panel_tracker.health.table import LOW_LIGHT, NO_DATA, ratio_table
 from panel_tracker.health.thresholds import HealthSettings
 from panel_tracker.history import History, save_history
+from panel_tracker.report.charts import totals_chart
 from panel_tracker.report.page import write_report
 from panel_tracker.settings import load_config
 from sandbox.health_bench import synthetic_history, synthetic_serials
@@ -94,12 +98,11 @@ def check_page(index: Path) -> PageParser:
     page = parse(index)
     folder = index.parent
     assert page.images, "no charts"
-    for src in page.images:
-        assert not src.startswith(("http:", "https:", "//", "/")), src
-        chart = folder / src
-        assert chart.is_file() and chart.read_bytes().startswith(PNG_MAGIC), src
-    on_disk = {p.name for p in folder.glob("*.png")}
-    assert on_disk == set(page.images), "every chart file is referenced, and only those"
+    for src in page.images:  # the page is one file: every chart is inside it
+        scheme, _, data = src.partition(",")
+        assert scheme == "data:image/png;base64", src[:40]
+        assert base64.b64decode(data, validate=True).startswith(PNG_MAGIC)
+    assert not list(folder.glob("chart-*.png")), "no chart file beside the page"
     text = index.read_text(encoding="utf-8")
     assert "http://" not in text and "https://" not in text and "<script" not in text
     assert all(not u.startswith(("http", "//")) for u in page.urls)
@@ -194,3 +197,31 @@ def test_missing_history_and_bad_arguments(
     config.write_text(json.dumps({"system_id": SYSTEM_ID, "health": {"weak_ratio": 2}}))
     assert panel_report.main(["--config", str(config)]) == 2
     assert "weak_ratio" in capsys.readouterr().err
+
+
+def test_daily_totals_mark_low_light_nights_only_where_there_is_data_legend_above() -> None:
+
+    weather = [1.0] * 30
+    weather[12] = 0.03  # an overcast day: readings, but too little light to judge
+    history = synthetic_history(days=30, weather=weather)
+    not_run = "2025-06-21"  # a night the job did not run: no entry at all
+    for days in history.micros.values():
+        days.pop(not_run)
+    table = ratio_table(history, HealthSettings())
+    window = slice(0, len(table.days))
+    statuses = dict(zip(table.days, table.status, strict=True))
+    assert statuses["2025-06-13"] == LOW_LIGHT
+    assert statuses.get(not_run, NO_DATA) == NO_DATA
+
+    figure = totals_chart(history, table, window)
+    figure.canvas.draw()
+    (axis,) = figure.axes
+    (markers,) = [line for line in axis.get_lines() if line.get_marker() == "v"]
+    marked = {mdates.num2date(x).date().isoformat() for x in markers.get_xdata(orig=False)}
+    assert marked == {"2025-06-13"}
+    legend = axis.get_legend()
+    assert legend is not None
+    renderer = figure.canvas.get_renderer()
+    plot_box, legend_box = axis.get_window_extent(renderer), legend.get_window_extent(renderer)
+    assert legend_box.y0 >= plot_box.y1 - 1, "the legend covers the bars"
+    assert legend_box.y1 <= figure.bbox.y1 + 1, "the legend is cut off"

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..health.assess import HealthReport, PanelVerdict
-from ..health.table import ASSESSED, RatioTable
+from ..health.table import LOW_LIGHT, RatioTable
 from ..history import History
 from .html import GREEN, ORANGE, RED
 
@@ -246,7 +246,8 @@ def totals_chart(history: History, table: RatioTable, window: slice) -> Any:
             linewidth=0,
             label="estimated (missed run)",
         )
-    skipped = table.status[window] != ASSESSED
+    # Only a night with readings can be "not judged"; a night the job did not run has no bar.
+    skipped = table.status[window] == LOW_LIGHT
     if skipped.any() and len(days) <= 120:
         top = max(totals) if totals else 0.0
         axis.plot(
@@ -259,7 +260,15 @@ def totals_chart(history: History, table: RatioTable, window: slice) -> Any:
             label="not judged (low light)",
         )
     if any(estimated) or (skipped.any() and len(days) <= 120):
-        axis.legend(fontsize=BASE_FONT - 2, loc="upper left", framealpha=0.9)
+        # Above the plot, never over the first days' bars and markers.
+        axis.legend(
+            fontsize=BASE_FONT - 2,
+            loc="lower left",
+            bbox_to_anchor=(0.0, 1.0),
+            ncol=3,
+            frameon=False,
+            borderaxespad=0.2,
+        )
     axis.set_ylabel("kWh per day", fontsize=BASE_FONT)
     axis.tick_params(labelsize=BASE_FONT - 1)
     _date_axis(axis)

@@ -249,8 +249,8 @@ def _weekday(day: str) -> str:
         return ""
 
 
-def chart_section(file: str, heading: str, alt: str) -> str:
+def chart_section(image_uri: str, heading: str, alt: str) -> str:
     return (
         f"<section><h2>{html.escape(heading)}</h2>"
-        f'<img src="{html.escape(file)}" alt="{html.escape(alt)}"></section>'
+        f'<img src="{html.escape(image_uri)}" alt="{html.escape(alt)}"></section>'
     )

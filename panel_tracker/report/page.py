@@ -1,4 +1,4 @@
-"""The health report: one self-contained HTML page and its PNG charts, readable on a phone.
+"""The health report: one self-contained HTML page, its PNG charts inside it, readable on a phone.
 
 What a person sees first is what needs attention: the weak and silent panels, then the panel
 layout coloured by the last days' ratio to the array median (the weak panel is the red one),
@@ -12,6 +12,7 @@ This module assembles the page and writes the files; the sections' markup is in
 
 from __future__ import annotations
 
+import base64
 import html
 import logging
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from ..health.assess import HealthReport, PanelVerdict
 from ..health.table import RatioTable, ratio_table
 from ..health.thresholds import PanelWatts
 from ..history import History
-from ..storage import atomic_write_bytes, atomic_write_text
+from ..storage import atomic_write_text
 from .charts import panels_chart, png_bytes, ratio_chart, totals_chart
 from .html import (
     PAGE_CSS,
@@ -36,10 +37,8 @@ from .html import (
 
 logger = logging.getLogger(__name__)
 
+# Earlier versions wrote the charts as files beside the page under this prefix.
 CHART_PREFIX = "chart-"
-RATIO_CHART = "chart-ratios.png"
-PANELS_CHART = "chart-panels.png"
-TOTALS_CHART = "chart-totals.png"
 REPORT_FILE_MODE = 0o644  # a report holds no secret and may be served by a web server
 
 
@@ -71,11 +70,11 @@ def write_report(
     *,
     days: int = DEFAULT_REPORT_DAYS,
 ) -> Path:
-    """Write ``index.html`` and its charts into ``out_dir``; return the page's path.
+    """Write ``index.html`` into ``out_dir``; return the page's path.
 
-    Every file is written atomically and the page last, so a reader never sees a page that
-    points at a chart not yet written. Charts of an earlier run that the page no longer uses
-    are removed (only files named ``chart-*.png``).
+    The charts are inside the page (PNG data URIs), so the one file can be mailed or attached
+    and is written atomically. Chart files an earlier version wrote beside it are removed
+    (only files named ``chart-*.png``).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -85,36 +84,35 @@ def write_report(
         table = ratio_table(history, report.settings, panel_watts=options.panel_watts)
     window = _window(table, days)
     order = attention_order(report)
-    charts: list[tuple[str, str, str]] = []  # (file, heading, alt text)
+    charts: list[tuple[str, str, str]] = []  # (data URI, heading, alt text)
     if table.days:
-        _write_chart(out_dir / RATIO_CHART, ratio_chart(table, window, report))
         charts.append(
             (
-                RATIO_CHART,
+                _data_uri(ratio_chart(table, window, report)),
                 "Ratio to the array median",
                 f"Each panel's daily ratio to the array median over the last {days} days; "
                 "flagged panels in colour, the others grey",
             )
         )
-        _write_chart(out_dir / PANELS_CHART, panels_chart(table, window, report, order))
         charts.append(
             (
-                PANELS_CHART,
+                _data_uri(panels_chart(table, window, report, order)),
                 "Every panel",
                 "One small chart per panel of its ratio to the array median",
             )
         )
-        _write_chart(out_dir / TOTALS_CHART, totals_chart(history, table, window))
         charts.append(
-            (TOTALS_CHART, "Daily totals", f"The array's energy per day over the last {days} days")
+            (
+                _data_uri(totals_chart(history, table, window)),
+                "Daily totals",
+                f"The array's energy per day over the last {days} days",
+            )
         )
     page = _page(history, report, options=options, table=table, order=order, charts=charts)
     index = out_dir / "index.html"
     atomic_write_text(index, page, mode=REPORT_FILE_MODE)
-    used = {name for name, _, _ in charts}
     for stale in out_dir.glob(f"{CHART_PREFIX}*.png"):
-        if stale.name not in used:
-            stale.unlink(missing_ok=True)
+        stale.unlink(missing_ok=True)
     logger.info("report written to %s", index)
     return index
 
@@ -124,8 +122,8 @@ def _window(table: RatioTable, days: int) -> slice:
     return slice(max(0, count - days), count)
 
 
-def _write_chart(path: Path, figure: Any) -> None:
-    atomic_write_bytes(path, png_bytes(figure), mode=REPORT_FILE_MODE)
+def _data_uri(figure: Any) -> str:
+    return "data:image/png;base64," + base64.b64encode(png_bytes(figure)).decode("ascii")
 
 
 def _page(
