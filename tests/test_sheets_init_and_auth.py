@@ -81,7 +81,7 @@ def test_init_lays_out_an_empty_spreadsheet_then_pushes_and_again_changes_nothin
         rule["booleanRule"]["condition"]["values"][0]["userEnteredValue"]
         for rule in dashboard["conditionalFormats"]
     ]
-    assert any("MEDIAN" in f and "0.85" in f for f in formulas)
+    assert any("MEDIAN" in f and "0.92" in f for f in formulas)  # health's weak_ratio
 
     code, out, err = populate(path, "--init")
     assert code == 0, err
@@ -95,6 +95,35 @@ def test_init_lays_out_an_empty_spreadsheet_then_pushes_and_again_changes_nothin
     assert populate(path)[0] == 0
     assert emu.count() == 2  # --init left the state a daily push needs
     assert emu.values(sid, "'Panel Data-2025'!A10")[0][0] == "06/08/2025"
+
+
+@pytest.mark.parametrize("health", [None, {"weak_ratio": 0.8, "recover_ratio": 0.9}])
+def test_the_summary_sheets_colour_by_health_s_thresholds_red_winning(
+    tmp_path: Path, emu: SheetsEmulator, populate: Populate, health: dict[str, float] | None
+) -> None:
+    # Sheets applies the first rule that matches a cell: red must come before amber.
+    extra: dict[str, Any] = {"health": health} if health else {}
+    path = setup_folder(tmp_path, emu, **extra)
+    code, _, err = populate(path, "--init")
+    assert code == 0, err
+    weak, watch = (health or {"weak_ratio": 0.92, "recover_ratio": 0.95}).values()
+    sid = json.loads(path.read_text())["spreadsheet_id"]
+    for title in ("Dashboard", "Last 7 Days"):
+        sheet = next(s for s in emu.snapshot(sid)["sheets"] if s["properties"]["title"] == title)
+        rules = [
+            (
+                rule["booleanRule"]["condition"]["values"][0]["userEnteredValue"],
+                rule["booleanRule"]["format"]["backgroundColor"],
+            )
+            for rule in sheet["conditionalFormats"]
+        ]
+        assert len(rules) == 2, title
+        (red_formula, red), (amber_formula, amber) = rules
+        assert f"<{weak}" in red_formula and f"<{watch}" in amber_formula, title
+        assert red["red"] > 0.9 and red["green"] < 0.7, title  # red
+        assert amber["green"] > 0.8, title  # amber
+    legend = emu.values(sid, "Dashboard!A2")[0][0]
+    assert f"Red: below {weak:.0%}" in legend and f"amber: below {watch:.0%}" in legend
 
 
 def test_init_without_a_spreadsheet_id_creates_one_and_saves_the_id(
@@ -126,7 +155,7 @@ def test_panel_layout_places_the_panels_on_the_dashboard(
     dashboard = next(
         s for s in emu.snapshot(sid)["sheets"] if s["properties"]["title"] == "Dashboard"
     )
-    red = dashboard["conditionalFormats"][-1]
+    red = dashboard["conditionalFormats"][0]
     assert red["ranges"][0]["startRowIndex"] == 3 and red["ranges"][0]["endRowIndex"] == 7
     assert red["booleanRule"]["format"]["backgroundColor"]["red"] > 0.9
 

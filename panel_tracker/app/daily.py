@@ -29,6 +29,7 @@ from ..settings import TOKEN_KEYS, Config
 from ..sheets.auth import ShowUrl, load_credentials
 from ..sheets.layout import LayoutResult, lay_out_spreadsheet
 from ..sheets.push import SheetTarget, push_history
+from ..sheets.summaries import ColourThresholds
 from ..sheets.transport import SheetsClient, open_client
 from ..storage import (
     SECRET_FILE_MODE,
@@ -290,6 +291,9 @@ def lay_out(
         state_file=sheet_target(config).state_file,
         system_name=settings.name,
         panel_layout=settings.report.panel_layout,
+        colours=ColourThresholds(
+            weak=settings.health.weak_ratio, watch=settings.health.recover_ratio
+        ),
         remove_default_sheet=remove_default_sheet,
     )
 

@@ -108,11 +108,16 @@ def append_dimension(sheet_id: int, dimension: str, length: int) -> dict[str, An
     return {"appendDimension": {"sheetId": sheet_id, "dimension": dimension, "length": length}}
 
 
-def colour_rule(sheet_id: int, box: Box, formula: str, colour: dict[str, float]) -> dict[str, Any]:
-    """A conditional format: the box's cells where ``formula`` holds get ``colour``."""
+def colour_rule(
+    sheet_id: int, box: Box, formula: str, colour: dict[str, float], *, index: int
+) -> dict[str, Any]:
+    """A conditional format: the box's cells where ``formula`` holds get ``colour``.
+
+    Sheets applies the first rule that matches a cell, so ``index`` (the rule's place among
+    the sheet's rules; Sheets shifts the later ones down) decides which colour wins."""
     return {
         "addConditionalFormatRule": {
-            "index": 0,
+            "index": index,
             "rule": {
                 "ranges": [grid_range(sheet_id, box)],
                 "booleanRule": {

@@ -48,6 +48,7 @@ from .state import KnownSheets
 from .summaries import (
     DASHBOARD_TITLE,
     LAST_7_DAYS_TITLE,
+    ColourThresholds,
     dashboard_requests,
     last_7_days_requests,
     panel_grid,
@@ -86,15 +87,19 @@ def lay_out_spreadsheet(
     state_file: Path,
     system_name: str,
     panel_layout: Sequence[Sequence[str | None]] | None,
+    colours: ColourThresholds,
     remove_default_sheet: bool = False,
 ) -> LayoutResult:
     """Add what the spreadsheet lacks of the layout (see the module docstring).
 
     ``state_file`` is where the tool keeps the sheet ids it learns; ``system_name`` and
-    ``panel_layout`` (rows of serials, as the roof shows them) title and arrange the Dashboard.
+    ``panel_layout`` (rows of serials, as the roof shows them) title and arrange the Dashboard;
+    ``colours`` are the shares of the median below which the summary sheets colour a panel.
     """
     calls_before = client.calls
-    layout = _Layout(client, spreadsheet_id, sorted(set(serials)), year, system_name, panel_layout)
+    layout = _Layout(
+        client, spreadsheet_id, sorted(set(serials)), year, system_name, panel_layout, colours
+    )
     layout.read()
     layout.plan(remove_default_sheet=remove_default_sheet)
     if layout.requests:
@@ -117,6 +122,7 @@ class _Layout:
     year: int
     system_name: str
     panel_layout: Sequence[Sequence[str | None]] | None
+    colours: ColourThresholds
     sheets: dict[str, SheetInfo] = field(default_factory=dict)
     named: dict[str, dict[str, Any]] = field(default_factory=dict)
     sheet_serials: list[str | None] = field(default_factory=list)
@@ -180,13 +186,13 @@ class _Layout:
         template_id, template_index = self._template()
         self._year_sheet(template_id, template_index)
         if LAST_7_DAYS_TITLE not in self.sheets:
-            self.requests += last_7_days_requests(self._new_id(LAST_7_DAYS_TITLE))
+            self.requests += last_7_days_requests(self._new_id(LAST_7_DAYS_TITLE), self.colours)
             self.added.append(f"sheet '{LAST_7_DAYS_TITLE}'")
         if DASHBOARD_TITLE not in self.sheets:
             grid, warnings = panel_grid(self.panel_layout, self.serials)
             self.warnings += warnings
             sheet_id = self._new_id(DASHBOARD_TITLE)
-            self.requests += dashboard_requests(sheet_id, self.system_name, grid)
+            self.requests += dashboard_requests(sheet_id, self.system_name, grid, self.colours)
             self.added.append(f"sheet '{DASHBOARD_TITLE}'")
         if remove_default_sheet:
             ours = {TEMPLATE_TITLE, year_title(self.year), LAST_7_DAYS_TITLE, DASHBOARD_TITLE}

@@ -3,8 +3,11 @@
 - ``Last 7 Days``: the serials down column A (``TRANSPOSE`` of the named range), the last
   seven days of the year sheet beside them, the 7-day total and its share of the median.
 - ``Dashboard``: the panels as they sit on the roof (``panel_layout`` in the config: a list of
-  rows of serials, ``null`` for a gap; else in serial order), each with its 7-day energy,
-  red below 85% of the array's median and amber below 95%.
+  rows of serials, ``null`` for a gap; else in serial order), each with its 7-day energy.
+
+Both colour a panel red below panel health's weak ratio of the array's median and amber below
+its recover ratio (the thresholds come from the caller: the health settings), red first so the
+stronger colour wins where both match.
 
 Both are formulas over the year sheets, so they stay current without the tool writing them.
 """
@@ -12,7 +15,8 @@ Both are formulas over the year sheets, so they stay current without the tool wr
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .bodies import (
@@ -30,8 +34,6 @@ from .grid import SERIALS_RANGE, column_letters
 
 LAST_7_DAYS_TITLE = "Last 7 Days"
 DASHBOARD_TITLE = "Dashboard"
-WEAK_RATIO = 0.85
-LOW_RATIO = 0.95
 RED = {"red": 0.96, "green": 0.6, "blue": 0.6}
 AMBER = {"red": 1.0, "green": 0.85, "blue": 0.5}
 
@@ -62,7 +64,28 @@ def panel_grid(
     return grid, warnings
 
 
-def last_7_days_requests(sheet_id: int) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class ColourThresholds:
+    """Shares of the array's median below which a panel is red (weak) and amber (watch)."""
+
+    weak: float
+    watch: float
+
+
+def _colour_rules(
+    sheet_id: int,
+    box: tuple[int, int, int, int],
+    below: Callable[[float], str],
+    thresholds: ColourThresholds,
+) -> list[dict[str, Any]]:
+    # Red at the top, amber after it: a panel below both thresholds is red.
+    return [
+        colour_rule(sheet_id, box, below(thresholds.weak), RED, index=0),
+        colour_rule(sheet_id, box, below(thresholds.watch), AMBER, index=1),
+    ]
+
+
+def last_7_days_requests(sheet_id: int, thresholds: ColourThresholds) -> list[dict[str, Any]]:
     """The ``Last 7 Days`` sheet, with ``sheet_id``: its formulas, formats and colours."""
     year_sheet = '"\'"&$M$1&"\'!'
     header = [text_cell("Serial")]
@@ -94,17 +117,21 @@ def last_7_days_requests(sheet_id: int) -> list[dict[str, Any]]:
         repeat_cell(sheet_id, (0, 1, 1, 8), date_format("mm/dd"), NUMBER_FORMAT_FIELDS),
         repeat_cell(sheet_id, (1, 1000, 9, 10), percent, NUMBER_FORMAT_FIELDS),
         repeat_cell(sheet_id, (0, 1, 0, 13), BOLD, BOLD_FIELDS),
-        colour_rule(sheet_id, (1, 1000, 9, 10), f"=AND(ISNUMBER(J2),J2<{WEAK_RATIO})", RED),
-        colour_rule(sheet_id, (1, 1000, 9, 10), f"=AND(ISNUMBER(J2),J2<{LOW_RATIO})", AMBER),
+        *_colour_rules(
+            sheet_id, (1, 1000, 9, 10), lambda ratio: f"=AND(ISNUMBER(J2),J2<{ratio})", thresholds
+        ),
     ]
 
 
-def dashboard_requests(sheet_id: int, name: str, grid: PanelGrid) -> list[dict[str, Any]]:
+def dashboard_requests(
+    sheet_id: int, name: str, grid: PanelGrid, thresholds: ColourThresholds
+) -> list[dict[str, Any]]:
     """The ``Dashboard`` sheet, with ``sheet_id``, for the system ``name``'s panel ``grid``."""
     width = max((len(row) for row in grid), default=1)
     title = f"{name}: each panel's energy over the last 7 days (Wh)"
     legend = (
-        f"Red: below {WEAK_RATIO:.0%} of the array's median; amber: below {LOW_RATIO:.0%}. "
+        f"Red: below {thresholds.weak:.0%} of the array's median; "
+        f"amber: below {thresholds.watch:.0%}. "
         "Panel positions: panel_layout in the config."
     )
     rows: list[list[Any]] = [[text_cell(title)], [text_cell(legend)], []]
@@ -117,17 +144,11 @@ def dashboard_requests(sheet_id: int, name: str, grid: PanelGrid) -> list[dict[s
         _add_sheet(sheet_id, DASHBOARD_TITLE, columns=max(26, width + 2)),
         update_cells(sheet_id, 0, 0, rows, "userEnteredValue"),
         repeat_cell(sheet_id, (0, 1, 0, 1), BOLD, BOLD_FIELDS),
-        colour_rule(
+        *_colour_rules(
             sheet_id,
             (top, bottom, 1, 1 + width),
-            f"=AND(ISNUMBER(B4),B4<{WEAK_RATIO}*MEDIAN({corner}))",
-            RED,
-        ),
-        colour_rule(
-            sheet_id,
-            (top, bottom, 1, 1 + width),
-            f"=AND(ISNUMBER(B4),B4<{LOW_RATIO}*MEDIAN({corner}))",
-            AMBER,
+            lambda ratio: f"=AND(ISNUMBER(B4),B4<{ratio}*MEDIAN({corner}))",
+            thresholds,
         ),
     ]
 
