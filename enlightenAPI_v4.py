@@ -192,7 +192,7 @@ def _write_pair(path: Path, config: dict[str, Any], pair: TokenPair) -> None:
 
 
 SCRIPT_DIR = Path(__file__).resolve().parent
-CHECK_COMMAND = "python enlightenAPI_v4.py check"
+CHECK_COMMAND = ".venv/bin/python enlightenAPI_v4.py check"
 
 
 def build_parser() -> argparse.ArgumentParser:

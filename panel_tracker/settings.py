@@ -122,7 +122,7 @@ class Config:
         missing = self.missing(*keys)
         if missing:
             raise ConfigError(
-                f"{self.path}: set {', '.join(missing)} (see README: 'Connect your system')"
+                f"{self.path}: set {', '.join(missing)} (see README: 'Connect your Enphase system')"
             )
 
     @property

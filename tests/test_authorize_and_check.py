@@ -37,7 +37,7 @@ from tests.conftest import (
     write_config,
 )
 
-AUTHORIZE = "python enlightenAPI_v4.py authorize"
+AUTHORIZE = ".venv/bin/python enlightenAPI_v4.py authorize"
 NOW = datetime(2026, 11, 21, 5, 0, tzinfo=timezone.utc)
 
 
@@ -423,7 +423,8 @@ def test_check_of_a_laid_out_sheet_then_one_missing_its_named_range(
     status, out, _ = cli(capsys, config, "check", extra=tuple(google_secrets(tmp_path)))
     assert status == 1
     line = next(line for line in out.splitlines() if "no named range" in line)
-    assert line.startswith("PROBLEM") and "-> run: python populate_google_sheet.py --init" in line
+    assert line.startswith("PROBLEM")
+    assert "-> run: .venv/bin/python populate_google_sheet.py --init" in line
 
 
 def test_check_names_panels_of_the_history_that_have_no_column(tmp_path, enlighten, sheets, capsys):

@@ -41,7 +41,7 @@ from tests.conftest import API_KEY, CLIENT_ID, CLIENT_SECRET, assert_no_secrets,
 
 SUMMARY = "inverters_summary_by_envoy_or_site"
 TOKEN = "/oauth/token"
-AUTHORIZE_AGAIN = "python enlightenAPI_v4.py authorize"
+AUTHORIZE_AGAIN = ".venv/bin/python enlightenAPI_v4.py authorize"
 
 
 @pytest.fixture(scope="module")

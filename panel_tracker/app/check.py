@@ -31,8 +31,8 @@ from .daily import sheets_client
 
 logger = logging.getLogger(__name__)
 
-AUTHORIZE_COMMAND = "python enlightenAPI_v4.py authorize"
-DAILY_JOB_COMMAND = "python run_inverter_daily_stats.py"
+AUTHORIZE_COMMAND = ".venv/bin/python enlightenAPI_v4.py authorize"
+DAILY_JOB_COMMAND = ".venv/bin/python run_inverter_daily_stats.py"
 APPLICATIONS_PAGE = "https://developer-v4.enphase.com/admin/applications"
 # A refresh token closer to its end than this needs attention before the user is locked out.
 

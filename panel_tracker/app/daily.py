@@ -164,7 +164,8 @@ def _warn_if_refresh_token_expires_soon(
     message = (
         f"the Enlighten refresh token expires on {when(expires)} "
         f"({relative(expires, now)}); after that the job stops until you run "
-        "`python enlightenAPI_v4.py authorize`: do it now, or make sure the job runs daily"
+        "`.venv/bin/python enlightenAPI_v4.py authorize`: do it now, or make sure the job runs "
+        "daily"
     )
     run.warnings.append(message)
     system = history.section("system")

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from ..errors import PanelTrackerError
 
-AUTHORIZE_HINT = "run `python enlightenAPI_v4.py authorize`"
+AUTHORIZE_HINT = "run `.venv/bin/python enlightenAPI_v4.py authorize`"
 WATT_PLAN_LIMITS = "the free Watt plan allows 10 calls a minute and 1,000 a month"
 
 

@@ -284,5 +284,5 @@ def _setup_needed(files: CredentialFiles) -> GoogleAuthSetupError:
         "no Google credentials",
         hint=f"put the OAuth client file of a 'Desktop app' at {files.client_secrets} and run "
         "populate_google_sheet.py by hand once, or set google_service_account_file to a "
-        "service account key shared on the spreadsheet (see README: 'Google Sheet')",
+        "service account key shared on the spreadsheet (see README: 'Connect your Google Sheet')",
     )

@@ -20,7 +20,7 @@ from .grid import SERIALS_RANGE, TEMPLATE_TITLE
 from .read import DATA_FIELDS, META_FIELDS, parse_snapshot
 from .transport import SheetsClient
 
-INIT_COMMAND = "python populate_google_sheet.py --init"
+INIT_COMMAND = ".venv/bin/python populate_google_sheet.py --init"
 # A serial silent for longer than this is taken as retired and needs no column.
 RECENT_DAYS = 30
 _MAX_LISTED = 5
