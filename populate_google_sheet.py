@@ -33,6 +33,7 @@ from panel_tracker.sheets.layout import create_spreadsheet
 from panel_tracker.sheets.push import PushResult, push_history
 from panel_tracker.sheets.transport import SheetsClient
 from panel_tracker.storage import run_lock
+from panel_tracker.wording import counted
 
 SCRIPT_DIR = Path(__file__).resolve().parent
 
@@ -153,9 +154,9 @@ def _print_push(result: PushResult, *, quiet: bool) -> None:
         days = result.days_written
         shown = f"{days[0]}..{days[-1]}" if len(days) > 1 else (days[0] if days else "none")
         print(
-            f"Google Sheet {result.spreadsheet_id}: {len(days)} days written ({shown}; "
+            f"Google Sheet {result.spreadsheet_id}: {counted(len(days), 'day')} written ({shown}; "
             f"{result.rows_added} new, {result.rows_updated} rewritten) in "
-            f"{result.api_calls} calls"
+            f"{counted(result.api_calls, 'call')}"
         )
 
 

@@ -65,6 +65,7 @@ def test_runs_from_any_folder_logs_with_timestamps_and_passes_status(tmp_path, e
     headlines = [line for line in lines if "panels reporting" in line]
     assert len(headlines) == 2  # appended, not replaced
     assert "(24 with an unknown day)" in headlines[0]  # the first run is the baseline
+    assert ": unknown, 24 of 24 panels reporting" in headlines[0]  # not a made-up "0 Wh"
     assert "24 of 24 panels reporting" in headlines[1]
     assert "unknown" not in headlines[1]
     # The terminal output is the job's own: the summary on stdout, log lines on stderr.

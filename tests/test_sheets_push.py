@@ -236,7 +236,7 @@ def test_date_flag_pushes_that_one_day(new_world: NewWorld) -> None:
     world = new_world(days_from("2025-06-01", 3), ("2025-06-01", 5))
     code, out, _ = world.push("--date", "2025-06-05")
     assert code == 0
-    assert "1 days written (2025-06-05; 1 new, 0 rewritten)" in out
+    assert "1 day written (2025-06-05; 1 new, 0 rewritten)" in out
     assert [r[0] for r in world.rows(2025)] == [*days_from("2025-06-01", 3), "2025-06-05"]
     code, _, err = world.push("--date", "2024-01-01")
     assert code == 2

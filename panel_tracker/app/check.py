@@ -26,6 +26,7 @@ from ..findings import Finding
 from ..history import load_history
 from ..settings import Config
 from ..sheets import check as sheets_check
+from ..wording import counted
 from .authorize import APP_KEYS, setup_client, system_lock, valid_system_id
 from .daily import sheets_client
 
@@ -154,7 +155,9 @@ def _check_data(config: Config) -> list[Finding]:
         return findings
     dates = history.dates()
     span = f"{dates[0]} .. {dates[-1]}" if dates else "no days yet"
-    findings.append(Finding.good(f"history {path.name}: {len(history.serials())} panels, {span}"))
+    findings.append(
+        Finding.good(f"history {path.name}: {counted(len(history.serials()), 'panel')}, {span}")
+    )
     return findings
 
 
@@ -282,8 +285,8 @@ def _check_micros(client: EnlightenClient, system_id: str) -> Finding:
     gateways = {r.envoy_serial for r in readings if r.envoy_serial}
     latest = max(r.last_report for r in readings)
     return Finding.good(
-        f"system {system_id}: {len(readings)} micro-inverters on {max(len(gateways), 1)} "
-        f"gateway(s), latest report {when(latest)}"
+        f"system {system_id}: {counted(len(readings), 'micro-inverter')} on "
+        f"{counted(max(len(gateways), 1), 'gateway')}, latest report {when(latest)}"
     )
 
 

@@ -38,6 +38,7 @@ from ..storage import (
     clean_stale_temp_files,
     run_lock,
 )
+from ..wording import counted
 from .export_step import run_exports
 from .health_step import HealthOutcome, announce, judge_panels, system_alert
 
@@ -77,8 +78,10 @@ class DailyRun:
     health: HealthOutcome = field(default_factory=HealthOutcome)
 
     def summary_lines(self) -> list[str]:
+        # A night with no known value has no total: the history holds null, never a made-up 0.
+        energy = f"{self.total_wh:,} Wh" if self.reporting > self.unknown else "unknown"
         headline = (
-            f"{self.system}: {self.day or 'no day'}: {self.total_wh:,} Wh, "
+            f"{self.system}: {self.day or 'no day'}: {energy}, "
             f"{self.reporting} of {self.expected} panels reporting"
         )
         if self.unknown:
@@ -146,12 +149,14 @@ def _account(history: History, run: DailyRun, update: UpdateResult) -> None:
         spans[key] = spans.get(key, 0) + 1
     for (first, last, length), panels in sorted(spans.items()):
         run.notes.append(
-            f"gap: {first}..{last} ({length} days, {panels} panels) split by the system's "
+            f"gap: {first}..{last} ({counted(length, 'day')}, {counted(panels, 'panel')}) "
+            "split by the system's "
             "daily production, marked estimated"
         )
     if update.exact_days:
         run.notes.append(
-            f"gap filled exactly from per-micro telemetry for {len(update.exact_days)} panels"
+            "gap filled exactly from per-micro telemetry for "
+            + counted(len(update.exact_days), "panel")
         )
 
 
@@ -358,5 +363,6 @@ def _push_sheet(
     days = result.days_written
     span = f"{days[0]}..{days[-1]}" if len(days) > 1 else (days[0] if days else "no day")
     run.notes.append(
-        f"Google Sheet: {len(days)} day(s) written ({span}) in {result.api_calls} calls"
+        f"Google Sheet: {counted(len(days), 'day')} written ({span}) in "
+        f"{counted(result.api_calls, 'call')}"
     )

@@ -26,6 +26,7 @@ import jwt
 
 from ..errors import ConfigError, PanelTrackerError
 from ..findings import Finding
+from ..wording import counted
 from .settings_keys import EnvoySettings
 
 # Every pyenphase release uses Python 3.11's enum.StrEnum (its metadata says 3.10), so on
@@ -261,7 +262,7 @@ def gateway_findings(found: GatewayRead, history_serials: Iterable[str] = ()) ->
     findings = [
         Finding.good(
             f"gateway {found.serial or '(serial unknown)'}: firmware {found.firmware}, "
-            f"{found.micros_seen} micro-inverters seen"
+            f"{counted(found.micros_seen, 'micro-inverter')} seen"
         )
     ]
     if found.token_expires is not None:

@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..history import History
+from ..wording import counted
 from .table import (
     ASSESSED,
     BoolArray,
@@ -137,10 +138,11 @@ class HealthReport:
         if not lines:
             active = [v for v in self.panels if not v.retired]
             if any(v.last7_ratio is not None for v in active):
-                lines.append(f"panel health on {self.day}: all {len(active)} panels ok")
+                lines.append(f"panel health on {self.day}: all {counted(len(active), 'panel')} ok")
             else:
                 lines.append(
-                    f"panel health on {self.day}: no comparable day yet ({len(active)} panels)"
+                    f"panel health on {self.day}: no comparable day yet "
+                    f"({counted(len(active), 'panel')})"
                 )
         return lines
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from ..errors import DataFileError, PanelTrackerError
 from ..findings import Finding
 from ..history import load_history
+from ..wording import counted
 from .grid import SERIALS_RANGE, TEMPLATE_TITLE
 from .read import DATA_FIELDS, META_FIELDS, parse_snapshot
 from .transport import SheetsClient
@@ -70,7 +71,7 @@ def check_sheet(
     serials = {
         s for s in parse_snapshot(response, [("serials", SERIALS_RANGE)]).serial_columns if s
     }
-    findings.append(Finding.good(f"named range {SERIALS_RANGE}: {len(serials)} serials"))
+    findings.append(Finding.good(f"named range {SERIALS_RANGE}: {counted(len(serials), 'serial')}"))
     findings += _serials_without_column(history_path, serials)
     return findings
 

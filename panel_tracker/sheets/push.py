@@ -89,8 +89,13 @@ def push_history(
     heal_days = target.heal_days
     days = days_to_push(history, only_date=only_date, heal_days=heal_days)
     if not days.by_year:
-        note = f"the history has no day {only_date}" if only_date else "the history has no days"
-        logger.warning("Google Sheet: nothing to push (%s)", note)
+        if only_date:
+            note = f"the history has no day {only_date}"
+            logger.warning("Google Sheet: nothing to push (%s)", note)
+        else:
+            # A new set-up, not a fault: the first night records where each panel starts.
+            note = "no night recorded yet: the first night records where each panel starts"
+            logger.info("Google Sheet: nothing to push yet (%s)", note)
         return PushResult(spreadsheet_id, [], 0, 0, [f"nothing to push: {note}"], 0)
     client = service if isinstance(service, SheetsClient) else SheetsClient(service)
     calls_before = client.calls
