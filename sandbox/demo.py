@@ -136,6 +136,9 @@ def run_demo(*, quiet: bool = False, out: Callable[[str], None] = print) -> int:
             last_run = run
             if not quiet:
                 out(_night_line(day, run))
+            if any(note.startswith("new serial") for note in run.notes):
+                # What the sheet's warning tells a user to do for a replaced unit: once.
+                _lay_out_sheet(config_path, sheets)
         history = load_history(config.history_path)
         calls = emulator.count("/api/v4/") + emulator.count("/oauth/token")
         sheet_calls = sheets.count()
@@ -153,7 +156,7 @@ def run_demo(*, quiet: bool = False, out: Callable[[str], None] = print) -> int:
     out("")
     out("The emulated Google Sheet's last rows (date, then Wh per serial):")
     for line in sheet_rows:
-        out("  " + line[:150])
+        out("  " + line)
     out("")
     runs = NIGHTS - len(MISSED_NIGHTS)
     out(
@@ -182,5 +185,7 @@ def _night_line(day: date, run: DailyRun) -> str:
     extras = [w for w in run.warnings] + [
         n for n in run.notes if not n.startswith(("history:", "Google Sheet", "report:"))
     ]
-    text = f"  {day}  {run.total_wh:>7,} Wh  {run.reporting:>2}/{run.expected} panels"
+    # The first night's days are unknown (null in the history), not 0 Wh.
+    energy = f"{run.total_wh:>7,} Wh" if run.reporting > run.unknown else f"{'unknown':>10}"
+    text = f"  {day}  {energy}  {run.reporting:>2}/{run.expected} panels"
     return text + ("  " + "; ".join(extras) if extras else "")

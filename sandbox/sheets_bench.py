@@ -74,16 +74,27 @@ def attach_sheets_emulator(config_path: Path, emulator: SheetsEmulator) -> None:
     config.save_setting("google_token_uri", emulator.token_uri)
 
 
-def last_sheet_rows(emulator: SheetsEmulator, spreadsheet_id: str, count: int = 5) -> list[str]:
-    """The newest year sheet's last rows, one line each, as the demo prints them."""
+def last_sheet_rows(
+    emulator: SheetsEmulator, spreadsheet_id: str, count: int = 5, *, columns: int = 4
+) -> list[str]:
+    """The newest year sheet's last rows, one line each, as the demo prints them: the date, the
+    first ``columns`` panels, "..." and the last panel, every cell whole (never cut mid-number)."""
     years = [t for t in emulator.titles(spreadsheet_id) if t[len("Panel Data-") :].isdigit()]
     if not years:
         return []
     title = max(years)
     rows = emulator.values(spreadsheet_id, a1_quote(title))
     header, days = rows[:1], rows[2:]
-    lines = [f"{title}: " + "  ".join(f"{cell:>12}" for cell in row) for row in header]
-    lines += [" " * (len(title) + 2) + "  ".join(f"{c:>12}" for c in row) for row in days[-count:]]
+    width = len(header[0]) if header else 0
+
+    def excerpt(row: list[str]) -> str:
+        cells = list(row) + [""] * (width - len(row))
+        if width > columns + 2:
+            cells = [*cells[: columns + 1], "...", cells[-1]]
+        return "  ".join(f"{cell:>12}" for cell in cells)
+
+    lines = [f"{title}: " + excerpt(row) for row in header]
+    lines += [" " * (len(title) + 2) + excerpt(row) for row in days[-count:]]
     return lines
 
 

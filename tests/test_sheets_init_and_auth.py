@@ -177,6 +177,9 @@ def test_init_adds_a_replacement_serial_to_the_named_range_and_keeps_the_data(
     assert emu.values(sid, "InverterSerialNumbers") == [[*SERIALS, new]]
     assert emu.values(sid, "'Panel Data-2025'!A3:D9") == rows_before
     assert emu.values(sid, "'Panel Data-2025'!E10") == [[str(history.daily(new, "2025-06-08"))]]
+    # The year sheet names the new column too, and totals it, as the template does.
+    assert emu.values(sid, "'Panel Data-2025'!E1") == [[new]]
+    assert emu.values(sid, "'Panel Data-2025'!E2", "FORMULA") == [["=SUM(E3:E)"]]
     assert "not in the sheet" not in err
 
 
@@ -366,5 +369,6 @@ def test_init_with_an_empty_history_takes_the_serials_from_enlighten(
     reported = {r.serial for r in enlighten_client(load_config(path)).inverter_readings()}
     assert emu.values(sid, "InverterSerialNumbers") == [sorted(reported)]
     assert len(reported) > 10
-    assert "nothing to push" in err  # no days yet: the layout is ready for the first night
+    # no days yet: the layout is ready for the first night, which is not a warning
+    assert "nothing to push yet (no night recorded yet" in err and "WARNING" not in err
     assert_no_secrets(out + err, config_secrets(path))

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..wording import counted
 from .bodies import (
     BOLD,
     BOLD_FIELDS,
@@ -219,7 +220,9 @@ class _Layout:
             else:
                 self._template_header(template.sheet_id, rows=template.rows)
                 self._named_range(template.sheet_id, len(self.serials))
-                self.added.append(f"named range {SERIALS_RANGE} ({len(self.serials)} serials)")
+                self.added.append(
+                    f"named range {SERIALS_RANGE} ({counted(len(self.serials), 'serial')})"
+                )
             return template.sheet_id, template.index
         sheet_id = self._new_id(TEMPLATE_TITLE)
         columns = max(26, len(self.serials) + 1)
@@ -250,7 +253,9 @@ class _Layout:
         self._template_header(sheet_id, header, rows=TEMPLATE_ROWS)
         if not has_range:
             self._named_range(sheet_id, len(self.serials))
-            self.added.append(f"named range {SERIALS_RANGE} ({len(self.serials)} serials)")
+            self.added.append(
+                f"named range {SERIALS_RANGE} ({counted(len(self.serials), 'serial')})"
+            )
         return sheet_id, len(self.sheets)
 
     def _template_header(
@@ -316,6 +321,11 @@ class _Layout:
             )
         row = int(grid_range.get("startRowIndex", 0))
         self._cells(sheet.sheet_id, row, first, [[text_cell(s) for s in new]], "userEnteredValue")
+        year = self.sheets.get(year_title(self.year))
+        if year is not None and year.sheet_id != sheet.sheet_id:
+            # The year sheet was copied from the template before: without its own header cell
+            # the new serial's days would sit in a column no one can name.
+            self._year_header(year, first, new)
         grid_range["endColumnIndex"] = first + len(new)
         self.requests.append(
             {
@@ -326,6 +336,22 @@ class _Layout:
             }
         )
         self.added.append(f"serials {', '.join(new)} to {SERIALS_RANGE}")
+
+    def _year_header(self, year: SheetInfo, first: int, serials: Sequence[str]) -> None:
+        """``serials``' header and total cells on an existing year sheet, from column ``first``."""
+        if first + len(serials) > year.columns:
+            self.requests.append(
+                append_dimension(year.sheet_id, "COLUMNS", first + len(serials) - year.columns)
+            )
+        letters = [column_letters(first + i) for i in range(len(serials))]
+        header = [text_cell(s) for s in serials]
+        totals = [formula_cell(f"=SUM({letter}3:{letter})") for letter in letters]
+        self._cells(year.sheet_id, 0, first, [header, totals], "userEnteredValue")
+        self.requests.append(
+            repeat_cell(
+                year.sheet_id, (0, FIRST_DATA_ROW, first, first + len(serials)), BOLD, BOLD_FIELDS
+            )
+        )
 
     def _year_sheet(self, template_id: int, template_index: int) -> None:
         title = year_title(self.year)
