@@ -55,6 +55,17 @@ ensure_venv() {
 
 ensure_venv || exit $?
 
+# Help is for the person at the terminal: plain, on stdout, never into the log file, and
+# with the wrapper's own options before the job's.
+for arg in "$@"; do
+    if [ "$arg" = "-h" ] || [ "$arg" = "--help" ]; then
+        sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        echo
+        echo "The job's own options (run_inverter_daily_stats.py):"
+        exec "$VENV/bin/python" "$HERE/run_inverter_daily_stats.py" --help
+    fi
+done
+
 # The demo writes its own folder, not the job's log.
 if [ "${1:-}" != "--demo" ]; then
     set -- --log-file "$LOG_FILE" "$@"

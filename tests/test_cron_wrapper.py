@@ -257,3 +257,16 @@ def test_a_missing_python_gets_one_clear_line_and_exit_2(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("error: no working Python at ")
     assert "PYTHON=/path/to/python3.12" in result.stderr
+
+
+def test_help_goes_to_the_terminal_plain_with_the_wrapper_s_own_options(tmp_path: Path) -> None:
+    log = tmp_path / "logs" / "daily.log"
+    result = cron_run("--help", cwd=tmp_path, log=log)  # stdout is a pipe, not a terminal
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    # The wrapper's own: what it does with .venv, $PYTHON and $LOG_FILE, before the job's.
+    assert any("The log is $LOG_FILE" in line for line in lines)
+    assert any("$PYTHON" in line for line in lines)
+    assert any(line.startswith("usage: run_inverter_daily_stats.py") for line in lines)
+    assert not any(TIMESTAMP.match(line) for line in lines)
+    assert not log.exists()  # help is not a run: nothing goes to the log
