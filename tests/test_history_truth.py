@@ -51,17 +51,12 @@ def recorded(tmp_path_factory, request) -> tuple[Path, Path, Any]:
     return path, load_config(path).history_path, emulator
 
 
-@pytest.mark.parametrize("case", sorted(BAD_DAYS))
-@pytest.mark.parametrize("script", ["run_inverter_daily_stats.py", "panel_report.py"])
-def test_a_hand_edited_bad_day_is_one_error_line_naming_file_serial_and_day(
-    recorded, case, script, tmp_path
-):
+def refused_edit(recorded, data: dict[str, Any], script: str, tmp_path: Path) -> str:
+    """Run ``script`` on the recorded history edited to ``data``; assert it refuses the file
+    with one error line (exit 1, no traceback) and leaves it byte for byte as edited; then put
+    the good file back. Returns the error line."""
     path, history_path, emulator = recorded
     good = history_path.read_bytes()
-    data = json.loads(good)
-    serial = sorted(data["micro_inverters"])[1]
-    day, entry, said = BAD_DAYS[case]
-    data["micro_inverters"][serial][day] = entry
     edited = json.dumps(data).encode()
     history_path.write_bytes(edited)
     try:
@@ -75,8 +70,22 @@ def test_a_hand_edited_bad_day_is_one_error_line_naming_file_serial_and_day(
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, result.stderr
     assert "unexpected" not in result.stderr and "Traceback" not in result.stderr
-    assert str(history_path) in errors[0] and f"serial {serial}" in errors[0]
-    assert repr(day) in errors[0] and said in errors[0]
+    return errors[0]
+
+
+@pytest.mark.parametrize("case", sorted(BAD_DAYS))
+@pytest.mark.parametrize("script", ["run_inverter_daily_stats.py", "panel_report.py"])
+def test_a_hand_edited_bad_day_is_one_error_line_naming_file_serial_and_day(
+    recorded, case, script, tmp_path
+):
+    history_path = recorded[1]
+    data = json.loads(history_path.read_bytes())
+    serial = sorted(data["micro_inverters"])[1]
+    day, entry, said = BAD_DAYS[case]
+    data["micro_inverters"][serial][day] = entry
+    error = refused_edit(recorded, data, script, tmp_path)
+    assert str(history_path) in error and f"serial {serial}" in error
+    assert repr(day) in error and said in error
 
 
 # Whole-file edits: (what is changed, what the error line says). Each takes the recorded
@@ -119,36 +128,22 @@ BAD_FILES: dict[str, tuple[Any, list[str]]] = {
 def test_a_section_of_the_wrong_type_is_one_error_line_naming_file_and_key(
     recorded, case, script, tmp_path
 ):
-    path, history_path, emulator = recorded
-    good = history_path.read_bytes()
-    data = json.loads(good)
+    history_path = recorded[1]
+    data = json.loads(history_path.read_bytes())
     serial = sorted(data["micro_inverters"])[1]
     spoil, said = BAD_FILES[case]
     spoil(data, serial)
-    edited = json.dumps(data).encode()
-    history_path.write_bytes(edited)
-    try:
-        night(emulator, 3)
-        args = ["--no-sheet"] if script.startswith("run_") else ["--out", str(tmp_path / "r")]
-        result = run_script(script, "--config", str(path), *args)
-        assert history_path.read_bytes() == edited  # untouched
-    finally:
-        history_path.write_bytes(good)
-    assert result.returncode == 1, result.stdout + result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, result.stderr
-    assert "unexpected" not in result.stderr and "Traceback" not in result.stderr
-    assert str(history_path) in errors[0]
+    error = refused_edit(recorded, data, script, tmp_path)
+    assert str(history_path) in error
     for words in said:
-        assert words.format(serial=serial) in errors[0], errors[0]
+        assert words.format(serial=serial) in error, error
 
 
-def test_a_day_after_the_run_s_own_day_in_the_system_s_zone_is_refused(recorded):
+def test_a_day_after_the_run_s_own_day_in_the_system_s_zone_is_refused(recorded, tmp_path):
     """The load can only bound dates by the zone furthest ahead (UTC+14); the job holds them
     to its own day in the system's zone, with the readings' clock-skew allowance."""
-    path, history_path, emulator = recorded
-    good = history_path.read_bytes()
-    data = json.loads(good)
+    history_path = recorded[1]
+    data = json.loads(history_path.read_bytes())
     serial = sorted(data["micro_inverters"])[2]
     # UTC-12, the zone furthest behind: its tomorrow, even two hours on (past the readings'
     # one-hour skew allowance), is never after today at UTC+14 (the load's bound), so only
@@ -158,16 +153,6 @@ def test_a_day_after_the_run_s_own_day_in_the_system_s_zone_is_refused(recorded)
     ahead = (datetime.now(timezone.utc) + timedelta(hours=2)).astimezone(zone).date()
     tomorrow = (ahead + timedelta(days=1)).isoformat()
     data["micro_inverters"][serial][tomorrow] = {"daily_energy": 5, "lifetime_energy": 10**9}
-    edited = json.dumps(data).encode()
-    history_path.write_bytes(edited)
-    try:
-        night(emulator, 3)
-        result = run_script("run_inverter_daily_stats.py", "--config", str(path), "--no-sheet")
-        assert history_path.read_bytes() == edited
-    finally:
-        history_path.write_bytes(good)
-    assert result.returncode == 1, result.stdout + result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, result.stderr
-    assert str(history_path) in errors[0] and f"serial {serial}" in errors[0]
-    assert repr(tomorrow) in errors[0] and "after the run's day" in errors[0]
+    error = refused_edit(recorded, data, "run_inverter_daily_stats.py", tmp_path)
+    assert str(history_path) in error and f"serial {serial}" in error
+    assert repr(tomorrow) in error and "after the run's day" in error

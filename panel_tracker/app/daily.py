@@ -150,8 +150,7 @@ def _account(history: History, run: DailyRun, update: UpdateResult) -> None:
     for (first, last, length), panels in sorted(spans.items()):
         run.notes.append(
             f"gap: {first}..{last} ({counted(length, 'day')}, {counted(panels, 'panel')}) "
-            "split by the system's "
-            "daily production, marked estimated"
+            "split by the system's daily production, marked estimated"
         )
     if update.exact_days:
         run.notes.append(
