@@ -242,6 +242,9 @@ class DailyEnergyUpdate:
         self._rejected: list[tuple[str, str]] = []
         self._now = now or datetime.now(timezone.utc)
         self._system_usual_end: list[float | None] = []  # computed once, when needed
+        # Each serial's latest stored day, found once (a scan of every key, years of them)
+        # and forgotten when its reading is applied.
+        self._latest_days: dict[str, str | None] = {}
         latest_allowed = self._now + CLOCK_SKEW
         self._pending: list[_Pending] = []
         for reading in readings:
@@ -274,11 +277,19 @@ class DailyEnergyUpdate:
         too_much = self._too_much(pending)
         return (None, too_much) if too_much else (pending, "")
 
+    def _latest(self, serial: str) -> str | None:
+        if serial not in self._latest_days:
+            days = self.history.days_of(serial)
+            self._latest_days[serial] = max(days) if days else None
+        return self._latest_days[serial]
+
     def _too_much(self, reading: _Pending) -> str | None:
         """Why the energy since the serial's base day is more than it can make, or None."""
         days = self.history.days_of(reading.serial)
         iso_day = _iso(reading.day)
-        base = _latest_before(days, iso_day)
+        latest = self._latest(reading.serial)
+        # a reading after the latest day (every night's case) counts from it: no key sort
+        base = latest if latest is not None and latest < iso_day else _latest_before(days, iso_day)
         if base is None:
             return None
         entry = days[base]
@@ -323,9 +334,9 @@ class DailyEnergyUpdate:
         """The day the reading's energy counts from, when the reading comes after the
         serial's latest day: that day, or the day before a glitch the reading undoes."""
         days = self.history.days_of(reading.serial)
-        if not days:
+        latest = self._latest(reading.serial)
+        if latest is None:
             return None
-        latest = max(days)
         if latest >= _iso(reading.day):
             return None
         return date.fromisoformat(_base_day(days, latest, reading.lifetime_wh))
@@ -377,7 +388,7 @@ class DailyEnergyUpdate:
             return False  # a new serial's first day is unknown anyway
         minute = _minute_of_day(reading.epoch, self.tz)
         margin = PARTIAL_MARGIN.total_seconds() / 60
-        latest = days[max(days)]
+        latest = days[self._latest(reading.serial) or max(days)]
         epoch = latest.get("last_report")
         settled = isinstance(epoch, int) and not latest.get("provisional")
         if settled and minute >= _minute_of_day(int(epoch or 0), self.tz) - margin:
@@ -416,6 +427,7 @@ class DailyEnergyUpdate:
     ) -> None:
         serial, iso_day = reading.serial, _iso(reading.day)
         days = self.history.micros.get(serial)
+        latest_known = self._latest_days.pop(serial, None)
         if not days:
             self.history.micros[serial] = {
                 iso_day: {
@@ -428,7 +440,7 @@ class DailyEnergyUpdate:
             result.new_serials.append(serial)
             result.changed_days.add(iso_day)
             return
-        latest = max(days)
+        latest = latest_known or max(days)
         if iso_day < latest:
             # Older than what we hold (a micro that stopped reporting): nothing to learn.
             return

@@ -21,6 +21,7 @@ import logging
 import re
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -119,7 +120,10 @@ def load_history(path: Path, *, not_after: date | None = None) -> History:
     if not path.exists():
         return History()
     raw = path.read_bytes()
-    data = _parse(path, raw)
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        # The mark is computed on another core while orjson parses (zlib releases the GIL).
+        mark = beside.submit(_mark_of, raw)
+        data = _parse(path, raw)
     if not isinstance(data, dict) or not isinstance(data.get(MICROS, {}), dict):
         got = _kind(data) if not isinstance(data, dict) else f"{MICROS!r} is {_kind(data[MICROS])}"
         raise DataFileError(
@@ -132,7 +136,7 @@ def load_history(path: Path, *, not_after: date | None = None) -> History:
         raise DataFileError(f"history file {path}: {problem}", hint=_RESTORE_HINT)
     if not_after is None:
         not_after = (datetime.now(timezone.utc) + LATEST_ZONE_AHEAD).date()
-    if not _checked_before(path, raw):
+    if not _checked_before(path, mark.result()):
         problem = validate_history(data.get(MICROS, {}), not_after=not_after)
         if problem is not None:
             raise DataFileError(f"history file {path}: {problem}", hint=_RESTORE_HINT)
@@ -151,9 +155,9 @@ def _check_mark_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.checked")
 
 
-def _checked_before(path: Path, raw: bytes) -> bool:
+def _checked_before(path: Path, mark: str) -> bool:
     try:
-        return _check_mark_path(path).read_text(encoding="ascii") == _mark_of(raw)
+        return _check_mark_path(path).read_text(encoding="ascii") == mark
     except (OSError, UnicodeDecodeError):
         return False
 
@@ -273,22 +277,32 @@ def _parse(path: Path, raw: bytes) -> Any:
     error messages (``read_json``), so an old file still loads and a broken one is named.
     """
     try:
-        with _collector_paused():
+        with _collector_paused(keep_out=len(raw) >= _LONG_LIVED_BYTES):
             return orjson.loads(raw)
     except (orjson.JSONDecodeError, OSError):
         return read_json(path, what="history file")
 
 
+# A history this large (a few years of 100 panels) is kept out of the cyclic collector's
+# sight once loaded; smaller ones cost it nothing worth the step.
+_LONG_LIVED_BYTES = 4_000_000
+
+
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def _collector_paused(*, keep_out: bool = False) -> Iterator[None]:
     # A 25-year history is millions of new dicts at once: each allocation burst sets off the
     # cyclic collector, which walks the growing tree again and again (about two thirds of
     # the load at 300 panels x 25 years). JSON cannot hold a cycle, so nothing is left for
-    # it to find; it resumes as it was.
+    # it to find; it resumes as it was. Resumed, its next collections would still walk the
+    # whole tree (a quarter of a second at 300 x 25); ``keep_out`` moves what is alive into
+    # its permanent generation first (``gc.freeze``): the tree lives as long as the run, and
+    # reference counting still frees it.
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
+        if keep_out:
+            gc.freeze()
     finally:
         if was_enabled:
             gc.enable()
@@ -305,7 +319,9 @@ def save_history(path: Path, history: History) -> None:
     except orjson.JSONEncodeError:
         # an integer beyond 64 bits (kept from an old file): the standard library writes it
         payload = json.dumps(history.data, separators=(",", ":"), ensure_ascii=False).encode()
-    atomic_write_bytes(Path(path), payload)
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        mark = beside.submit(_mark_of, payload)  # on another core while the file is written
+        atomic_write_bytes(Path(path), payload)
     # After the file, never before: a kill or power cut in between leaves an old mark (so no
     # fsync is needed for it), and the next load checks the whole file again.
-    atomic_write_text(_check_mark_path(Path(path)), _mark_of(payload), durable=False)
+    atomic_write_text(_check_mark_path(Path(path)), mark.result(), durable=False)

@@ -524,3 +524,32 @@ def test_the_nightly_window_gives_the_verdict_of_the_whole_history(
     first_weak = (date(2020, 1, 1) + timedelta(days=weak_from)).isoformat()
     assert window.weak[0].since == whole.weak[0].since == first_weak
     assert window.summary_lines() == whole.summary_lines()
+
+
+def test_a_window_reads_the_days_exactly_as_the_whole_history_does() -> None:
+    # A history built in memory is not checked as a loaded one is: the window's fast read
+    # must still agree with the whole-history read on every odd entry (a flag, a text, an
+    # entry that is not an object, an estimated, an unknown and an absent day).
+    start = date(2024, 1, 1)
+    days = [(start + timedelta(days=k)).isoformat() for k in range(60)]
+    plain: dict[str, Any] = {
+        d: {"daily_energy": 1500 + k, "lifetime_energy": 0} for k, d in enumerate(days)
+    }
+    odd = copy.deepcopy(plain)
+    odd[days[50]] = {"daily_energy": True, "lifetime_energy": 0}
+    odd[days[51]] = {"daily_energy": "15", "lifetime_energy": 0}
+    odd[days[52]] = "not an object"
+    odd[days[53]] = {"daily_energy": 900, "lifetime_energy": 0, "estimated": True}
+    odd[days[54]] = {"daily_energy": None, "lifetime_energy": 0}
+    del odd[days[55]]
+    history = History({"micro_inverters": {"A": plain, "B": odd, "C": copy.deepcopy(plain)}})
+    whole = ratio_table(history, DEFAULTS)
+    since, end = date.fromisoformat(days[40]), date.fromisoformat(days[-1])
+    window = ratio_table(history, DEFAULTS, since=since, end=end)
+    rows = slice(len(whole.days) - len(window.days), None)
+    assert window.days == whole.days[rows]
+    np.testing.assert_array_equal(window.present, whole.present[rows])
+    np.testing.assert_array_equal(window.energy, whole.energy[rows])
+    column_b = window.serials.index("B")
+    assert np.isnan(window.energy[-10:-4, column_b]).all()  # the six odd days: no energy
+    assert not window.present[-5, column_b]  # the absent one

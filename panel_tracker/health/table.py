@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import compress, repeat
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -152,22 +154,37 @@ def _read_window(
     calendar = [(since + timedelta(days=k)).isoformat() for k in range(count)]
     energy = np.full((count, len(serials)), np.nan)
     present = np.zeros((count, len(serials)), dtype=bool)
-    nan = float("nan")
     for column, serial in enumerate(serials):
-        entries = [
-            e if isinstance(e, dict) else None for e in map(history.days_of(serial).get, calendar)
-        ]
-        present[:, column] = [e is not None for e in entries]
-        energy[:, column] = [
-            nan
-            if e is None
-            or (v := e.get("daily_energy")) is None
+        entries: list[Any] = list(map(history.days_of(serial).get, calendar))
+        found = np.fromiter(map(isinstance, entries, repeat(dict)), dtype=bool, count=count)
+        present[:, column] = found
+        energy[found, column] = _window_energy(list(compress(entries, found)))
+    return calendar, energy, present
+
+
+def _window_energy(entries: list[dict[str, Any]]) -> FloatArray:
+    """The ``daily_energy`` of day entries, NaN where unknown or estimated.
+
+    Read with C-level maps, as a night reads a year of days of every panel. A loaded history
+    is checked (energies are whole numbers or null); the per-entry path below is for one
+    built otherwise."""
+    daily = list(map(dict.get, entries, repeat("daily_energy")))
+    if set(map(type, daily)) <= {int, type(None)}:
+        values = np.array(daily, dtype=float)  # None becomes NaN
+        estimated = map(dict.get, entries, repeat("estimated"))
+        values[np.fromiter(map(bool, estimated), dtype=bool, count=len(entries))] = np.nan
+        return values
+    return np.array(
+        [
+            np.nan
+            if (v := e.get("daily_energy")) is None
             or e.get("estimated")
             or isinstance(v, bool | str)
             else v
             for e in entries
-        ]
-    return calendar, energy, present
+        ],
+        dtype=float,
+    )
 
 
 def _read_rows(
