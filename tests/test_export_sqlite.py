@@ -211,3 +211,34 @@ def test_export_needs_an_output(tmp_path: Path, capsys: pytest.CaptureFixture[st
         run_inverter_daily_stats.main(["export", "--config", str(tmp_path / "c.json")])
     assert caught.value.code == 2
     assert "--sqlite FILE or --csv DIR" in capsys.readouterr().err
+
+
+def test_a_new_serial_joins_the_pivot_view_and_a_dropped_day_leaves_the_database(
+    tmp_path: Path,
+) -> None:
+    history = _history(2, 20)
+    nightly, rebuilt = tmp_path / "nightly.db", tmp_path / "rebuilt.db"
+    export_sqlite(nightly, history)
+    _night(history, START + timedelta(20), 70)
+    # a replacement unit appears: the nightly run must add its column to days_wide
+    history.micros["12209999"] = {
+        (START + timedelta(20)).isoformat(): {"daily_energy": None, "lifetime_energy": 5}
+    }
+    # a glitch undone: the history no longer holds a day the database exported last night
+    history.micros["12200001"].pop((START + timedelta(19)).isoformat())
+    assert export_sqlite(nightly, history) == 2 + 1 + 1  # two new days, the new serial, one gone
+    export_sqlite(rebuilt, history, rebuild=True)
+    assert _rows(nightly) == _rows(rebuilt)
+    conn = sqlite3.connect(nightly)
+    columns = [c[1] for c in conn.execute("PRAGMA table_info(days_wide)")]
+    conn.close()
+    assert columns == ["date", "12200000", "12200001", "12209999"]
+
+
+def test_a_night_with_nothing_new_writes_no_row(tmp_path: Path) -> None:
+    history = _history(3, 30)
+    db = tmp_path / "panels.db"
+    export_sqlite(db, history)
+    assert export_sqlite(db, history) == 0
+    _night(history, START + timedelta(30), 70)
+    assert export_sqlite(db, history) == 3  # one day per serial, not the 15-day window
