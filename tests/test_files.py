@@ -297,4 +297,4 @@ def test_a_history_edited_after_the_tool_saved_it_is_checked_again(tmp_path):
     with pytest.raises(DataFileError, match=r"serial A, day '2026-05-30': daily_energy"):
         load_history(path)
     mark = tmp_path / ".inverter_daily_data-1.json.checked"
-    assert mark.read_text().startswith("checks 1 crc32 ")  # the version of the checks, too
+    assert mark.read_text().startswith("checks 2 xxh3 ")  # the version of the checks, too
