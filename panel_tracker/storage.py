@@ -200,30 +200,69 @@ def run_lock(
     """Hold an exclusive lock on ``path`` for the duration, waiting briefly for another run.
 
     The lock is an OS file lock (released by the kernel if the process dies), so a stale
-    lock file from a killed run never blocks the next one.
+    lock file from a killed run never blocks the next one. A run that ends removes the lock
+    file (and the folder, when it made it and left it empty): nothing of one run outlives it.
     """
     path = Path(path)
+    made_folder = not path.parent.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
+    deadline = time.monotonic() + wait_seconds
+    handle = _locked_handle(path, deadline, poll_seconds)
     try:
-        deadline = time.monotonic() + wait_seconds
-        while not _try_lock(handle):
-            if time.monotonic() >= deadline:
-                raise LockHeldError(
-                    f"another run holds the lock {path}; wait for it to finish "
-                    "(or check that no job is stuck) and try again"
-                )
-            time.sleep(poll_seconds)
         handle.seek(0)
         handle.truncate()
         handle.write(f"{os.getpid()}\n")
         handle.flush()
+        yield
+    finally:
+        _release(handle, path)
+        if made_folder:
+            with contextlib.suppress(OSError):
+                path.parent.rmdir()  # only if empty: the run wrote nothing there
+
+
+def _locked_handle(path: Path, deadline: float, poll_seconds: float) -> Any:
+    """The lock file, open and locked; it is the file now at ``path``.
+
+    A run that ends unlinks the file it holds locked, so a waiter may lock a file that is
+    gone: it then opens the path anew (the inode check), as the next run would."""
+    while True:
+        handle = open(path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
         try:
-            yield
-        finally:
-            _unlock(handle)
+            while not _try_lock(handle):
+                if time.monotonic() >= deadline:
+                    raise LockHeldError(
+                        f"another run holds the lock {path}; wait for it to finish "
+                        "(or check that no job is stuck) and try again"
+                    )
+                time.sleep(poll_seconds)
+            if _is_current(handle, path):
+                return handle
+        except BaseException:
+            handle.close()
+            raise
+        handle.close()
+
+
+def _is_current(handle: Any, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(handle.fileno()), os.stat(path))
+    except OSError:
+        return False
+
+
+def _release(handle: Any, path: Path) -> None:
+    if sys.platform != "win32":
+        # Unlinked while still locked: a waiter then finds its file gone and starts again.
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+    try:
+        _unlock(handle)
     finally:
         handle.close()
+    if sys.platform == "win32":  # pragma: no cover - an open file cannot be removed there
+        with contextlib.suppress(OSError):
+            os.unlink(path)  # fails, and is left, while another run has it open
 
 
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only

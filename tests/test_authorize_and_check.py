@@ -129,11 +129,13 @@ def test_a_wrong_code_leaves_a_new_users_config_untouched(tmp_path, enlighten, c
     emulator = enlighten(SiteScenario.healthy())
     config = fresh_config(tmp_path, emulator)
     original = config.read_bytes()
+    files = sorted(tmp_path.rglob("*"))
     status, _, err = cli(capsys, config, "authorize", "--code", "not-a-real-code")
     assert status == 1
     assert "refused the authorization code" in err
     assert config.read_bytes() == original
     assert emulator.count("/api/") == 0
+    assert sorted(tmp_path.rglob("*")) == files  # no lock file, no data folder made for it
 
 
 def test_while_the_daily_job_holds_the_lock_the_code_is_not_spent(tmp_path, enlighten, capsys):

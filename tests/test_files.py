@@ -127,6 +127,43 @@ def test_lock_of_a_killed_run_does_not_block_the_next(tmp_path):
         pass
 
 
+def test_a_run_that_ends_leaves_no_lock_file_nor_a_folder_it_made_for_it(tmp_path):
+    lock = tmp_path / "data" / ".run-1.lock"
+    with run_lock(lock):
+        assert lock.exists()
+    assert not lock.exists() and not lock.parent.exists()
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(RuntimeError), run_lock(tmp_path / "kept" / ".run-1.lock"):
+        (tmp_path / "kept" / "history.json").write_text("{}")
+        raise RuntimeError("the run failed after writing")
+    assert [p.name for p in (tmp_path / "kept").iterdir()] == ["history.json"]
+
+
+LOCKED_COUNTER = """
+import sys
+from pathlib import Path
+from panel_tracker.storage import run_lock
+lock, counter = Path(sys.argv[1]), Path(sys.argv[2])
+for _ in range(40):
+    with run_lock(lock, wait_seconds=60, poll_seconds=0.001):
+        counter.write_text(str(int(counter.read_text()) + 1))
+"""
+
+
+def test_the_lock_excludes_while_each_run_removes_its_file(tmp_path):
+    # Runs unlink the file they hold: a waiter that locked a removed file must start again,
+    # or two runs would hold "the" lock at once and lose a count between them.
+    lock, counter = tmp_path / ".run-1.lock", tmp_path / "counter"
+    counter.write_text("0")
+    runs = [
+        subprocess.Popen([sys.executable, "-c", LOCKED_COUNTER, str(lock), str(counter)], cwd=REPO)
+        for _ in range(4)
+    ]
+    assert [run.wait(timeout=120) for run in runs] == [0, 0, 0, 0]
+    assert counter.read_text() == "160"
+    assert not lock.exists()
+
+
 def test_lock_file_is_not_a_secret_and_holds_the_pid(tmp_path):
     lock = tmp_path / ".run.lock"
     with run_lock(lock):

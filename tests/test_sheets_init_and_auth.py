@@ -372,3 +372,14 @@ def test_init_with_an_empty_history_takes_the_serials_from_enlighten(
     # no days yet: the layout is ready for the first night, which is not a warning
     assert "nothing to push yet (no night recorded yet" in err and "WARNING" not in err
     assert_no_secrets(out + err, config_secrets(path))
+
+
+def test_a_push_without_a_spreadsheet_id_says_so_and_leaves_nothing_behind(
+    tmp_path: Path, emu: SheetsEmulator, populate: Populate
+) -> None:
+    config = write_sheets_config(tmp_path, emu, spreadsheet_id=None)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    code, _, err = populate(config)
+    assert code == 2, err
+    assert err.startswith("error:") and "spreadsheet_id" in err and "--init" in err
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
