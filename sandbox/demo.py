@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import statistics
 import sys
 import webbrowser
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from pathlib import Path
 from panel_tracker.app.daily import DailyRun, run_daily_job
 from panel_tracker.app.sources import enlighten_client
 from panel_tracker.errors import PanelTrackerError
+from panel_tracker.health.assess import HealthReport
 from panel_tracker.history import History, load_history
 from panel_tracker.settings import load_config
 from panel_tracker.storage import SECRET_FILE_MODE, atomic_write_json
@@ -64,25 +64,23 @@ def write_demo_config(folder: Path, emulator: EnlightenEmulator, site: Simulated
     return path
 
 
-def last_week_table(history: History, days: list[str], layout_names: dict[str, str]) -> list[str]:
-    """Wh per panel for the last days, each panel's share of the median, the weak one marked."""
+def last_week_table(
+    history: History, days: list[str], layout_names: dict[str, str], report: HealthReport | None
+) -> list[str]:
+    """Wh per panel for the last days and its ratio to the array median as panel health
+    computes it (the report's figure), the weak one marked."""
     lines = ["panel  serial        " + " ".join(f"{d[5:]:>6}" for d in days) + "   vs median"]
-    medians = {}
-    for day in days:
-        values = [v for s in history.serials() if (v := history.daily(s, day)) is not None]
-        medians[day] = statistics.median(values) if values else 0
     for serial in sorted(history.serials(), key=lambda s: (layout_names.get(s, "?"), s)):
-        cells, ratios = [], []
-        for day in days:
-            value = history.daily(serial, day)
-            cells.append(f"{value:>6}" if value is not None else f"{'-':>6}")
-            if value is not None and medians[day]:
-                ratios.append(value / medians[day])
         if not any(history.entry(serial, d) for d in days):
             continue
-        ratio = sum(ratios) / len(ratios) if ratios else None
+        cells = [
+            f"{value:>6}" if (value := history.daily(serial, day)) is not None else f"{'-':>6}"
+            for day in days
+        ]
+        verdict = report.verdict(serial) if report is not None else None
+        ratio = verdict.last7_ratio if verdict is not None else None
         shown = f"{ratio:>9.0%}" if ratio is not None else f"{'n/a':>9}"
-        mark = WEAK_MARK if ratio is not None and ratio < 0.95 else ""
+        mark = WEAK_MARK if verdict is not None and verdict.weak else ""
         name = layout_names.get(serial, "?")
         lines.append(f"{name:>5}  {serial:<12} " + " ".join(cells) + f"  {shown}{mark}")
     return lines
@@ -147,7 +145,8 @@ def run_demo(*, quiet: bool = False, out: Callable[[str], None] = print) -> int:
     names = {serial: f"P{site.panel_of[serial] + 1:02d}" for serial in site.serials}
     out("")
     out("Last 7 days, Wh per panel (the shaded panel stands out):")
-    for line in last_week_table(history, last_days, names):
+    health = last_run.health.report if last_run else None
+    for line in last_week_table(history, last_days, names, health):
         out("  " + line)
     out("")
     out("Panel health on the last night:")

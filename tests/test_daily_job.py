@@ -118,7 +118,10 @@ def test_wrap_reset_and_replacement(tmp_path, enlighten, capsys):
     new_days = list(history.iter_days(new))
     assert new_days[0][1]["daily_energy"] is None
     assert new_days[1][1]["daily_energy"] == site.truth_daily(new, date_of(new_days[1][0]))
-    assert f"serial {old} has not reported since" in outputs[-1]
+    # the night the new unit first reports, it is named as the silent one's successor; from
+    # then on the old unit is neither counted nor warned about
+    assert f"new serial {new} in place of {old} (silent since" in outputs[5], outputs[5]
+    assert old not in outputs[-1] and "24 of 24 panels" in outputs[-1], outputs[-1]
     assert all(
         v is None or v >= 0
         for s in history.serials()

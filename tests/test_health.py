@@ -553,3 +553,45 @@ def test_a_window_reads_the_days_exactly_as_the_whole_history_does() -> None:
     column_b = window.serials.index("B")
     assert np.isnan(window.energy[-10:-4, column_b]).all()  # the six odd days: no energy
     assert not window.present[-5, column_b]  # the absent one
+
+
+def test_a_unit_silent_since_a_new_serial_appeared_is_replaced_not_counted_nor_weak() -> None:
+    start = date(2025, 6, 1)
+    days = [(start + timedelta(days=k)).isoformat() for k in range(30)]
+    micros: dict[str, Any] = {
+        f"1217{p:08d}": {d: {"daily_energy": 1800, "lifetime_energy": 0} for d in days}
+        for p in range(6)
+    }
+    dying = micros["121700000005"]
+    for k, day in enumerate(days):
+        if k >= 15:
+            dying[day]["daily_energy"] = 900  # weak from day 15 ...
+        if k >= 22:
+            del dying[day]  # ... and dead from day 22
+    micros["121700000099"] = {d: {"daily_energy": 1800, "lifetime_energy": 0} for d in days[25:]}
+    report = assess(History({"micro_inverters": micros}), DEFAULTS)
+    old = report.verdict("121700000005")
+    assert old is not None and old.replaced_by == "121700000099" and old.retired
+    assert not old.weak and not old.stopped_reporting
+    assert [(r.old, r.new, r.last_seen, r.first_day) for r in report.replacements] == [
+        ("121700000005", "121700000099", days[21], days[25])
+    ]
+    assert report.panel_count == 6 and report.weak == [] and report.stopped == []
+    assert report.summary_lines() == [f"panel health on {days[-1]}: all 6 panels ok"]
+
+
+def test_a_silent_unit_with_no_newcomer_after_it_stays_silent() -> None:
+    start = date(2025, 6, 1)
+    days = [(start + timedelta(days=k)).isoformat() for k in range(30)]
+    micros: dict[str, Any] = {
+        f"1217{p:08d}": {d: {"daily_energy": 1800, "lifetime_energy": 0} for d in days}
+        for p in range(6)
+    }
+    # a serial that joined before the other went silent is not its replacement
+    micros["121700000099"] = {d: {"daily_energy": 1800, "lifetime_energy": 0} for d in days[5:]}
+    for day in days[25:]:
+        del micros["121700000005"][day]
+    report = assess(History({"micro_inverters": micros}), DEFAULTS)
+    assert report.replacements == []
+    assert [v.serial for v in report.stopped] == ["121700000005"]
+    assert report.panel_count == 7

@@ -225,3 +225,22 @@ def test_daily_totals_mark_low_light_nights_only_where_there_is_data_legend_abov
     plot_box, legend_box = axis.get_window_extent(renderer), legend.get_window_extent(renderer)
     assert legend_box.y0 >= plot_box.y1 - 1, "the legend covers the bars"
     assert legend_box.y1 <= figure.bbox.y1 + 1, "the legend is cut off"
+
+
+def test_a_replaced_unit_gives_its_place_to_its_successor_and_is_not_counted(
+    tmp_path: Path,
+) -> None:
+    history = synthetic_history(days=45, faults=[])
+    old, new = SERIALS[3], "121799999999"
+    days = sorted(history.micros[old])
+    for day in days[30:]:
+        del history.micros[old][day]  # dead since day 30 ...
+    history.micros[new] = {d: dict(history.micros[SERIALS[0]][d]) for d in days[35:]}  # ... new
+    layout = [SERIALS[:6], SERIALS[6:]]  # the roof as it was: the old serial in its place
+    config = load_config(write_setup(tmp_path, history, panel_layout=layout))
+    report = assess(history, HealthSettings(), panel_watts=400)
+    index = write_report(history, report, report_options(config), tmp_path / "out")
+    page = check_page(index)
+    assert [s for s, _ in page.cells] == [*SERIALS[:3], new, *SERIALS[4:]]
+    assert "Not in panel_layout" not in index.read_text()
+    assert f"&middot; {len(SERIALS)} panels</p>" in index.read_text()

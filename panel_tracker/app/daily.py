@@ -24,6 +24,7 @@ from ..enlighten.gaps import GapSource, fetch_gap_data
 from ..enlighten.jwt import REFRESH_WARNING, jwt_expiry, relative, when
 from ..errors import ConfigError, DataFileError, PanelTrackerError
 from ..health.dc import dc_findings
+from ..health.replacements import Replacement
 from ..history import History, day_after, load_history, save_history
 from ..settings import TOKEN_KEYS, Config
 from ..sheets.auth import ShowUrl, load_credentials
@@ -114,14 +115,17 @@ def resolve_timezone(config: Config, history: History, source: EnlightenSource) 
         ) from None
 
 
-def _account(history: History, run: DailyRun, update: UpdateResult) -> None:
+def _account(
+    history: History, run: DailyRun, update: UpdateResult, replaced: Sequence[Replacement] = ()
+) -> None:
     if update.day is None:
         return
     day = update.day
     cutoff = (date.fromisoformat(day) - timedelta(days=RETIRED_AFTER_DAYS)).isoformat()
+    gone = {r.old for r in replaced}
     for serial in history.serials():
         last = history.last_date(serial)
-        if last is None or last < cutoff:
+        if last is None or last < cutoff or serial in gone:
             continue
         run.expected += 1
         value = history.daily(serial, day)
@@ -139,8 +143,16 @@ def _account(history: History, run: DailyRun, update: UpdateResult) -> None:
             "(first day unknown)"
         )
     else:
+        took = {r.new: r for r in replaced}
         for serial in update.new_serials:
-            run.notes.append(f"new serial {serial}: its history starts today (first day unknown)")
+            place = (
+                f" in place of {took[serial].old} (silent since {took[serial].last_seen})"
+                if serial in took
+                else ""
+            )
+            run.notes.append(
+                f"new serial {serial}{place}: its history starts today (first day unknown)"
+            )
     for serial in update.wrapped:
         run.notes.append(f"serial {serial}: lifetime counter wrapped; corrected")
     spans: dict[tuple[str, str, int], int] = {}
@@ -223,7 +235,8 @@ def update_history(
     _warn_if_refresh_token_expires_soon(config, history, run, now)
     save_history(config.history_path, history)
     run.day = result.day
-    _account(history, run, result)
+    report = run.health.report
+    _account(history, run, result, report.replacements if report is not None else ())
     return history, run
 
 

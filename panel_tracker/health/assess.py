@@ -26,6 +26,7 @@ of ratios (``health_table``), with the thresholds of ``health_settings``. What w
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -36,6 +37,7 @@ import numpy.typing as npt
 
 from ..history import History
 from ..wording import counted
+from .replacements import Replacement, find_replacements
 from .table import (
     ASSESSED,
     BoolArray,
@@ -74,6 +76,7 @@ class PanelVerdict:
     last_z: float | None = None
     weak_days: int = 0
     episode_ratio: float | None = None
+    replaced_by: str | None = None
 
     def describe(self, last_days: int = 7) -> str:
         """One line for the summary: what is wrong with the panel, since when, what it cost."""
@@ -111,6 +114,12 @@ class HealthReport:
     declining: list[PanelVerdict] = field(default_factory=list)
     settings: HealthSettings = field(default_factory=HealthSettings)
     table: RatioTable | None = field(default=None, repr=False)
+    replacements: list[Replacement] = field(default_factory=list)
+
+    @property
+    def panel_count(self) -> int:
+        """The panels on the roof: every serial still in use (not retired, not replaced)."""
+        return sum(1 for v in self.panels if not v.retired)
 
     def verdict(self, serial: str) -> PanelVerdict | None:
         return next((v for v in self.panels if v.serial == serial), None)
@@ -205,6 +214,12 @@ def assess(
                 episode_ratio=episode_ratio,
             )
         )
+    replacements = find_replacements(
+        history,
+        {v.serial: v.last_seen for v in verdicts if v.stopped_reporting and v.last_seen},
+        [v.serial for v in verdicts if not v.stopped_reporting and not v.retired],
+    )
+    verdicts = _retire_replaced(verdicts, replacements)
     weak = sorted((v for v in verdicts if v.weak), key=lambda v: (v.last7_ratio or 0.0, v.serial))
     silent = [v for v in verdicts if v.stopped_reporting and not v.retired]
     declining = [
@@ -223,7 +238,23 @@ def assess(
         declining=declining,
         settings=settings,
         table=table,
+        replacements=replacements,
     )
+
+
+def _retire_replaced(
+    verdicts: list[PanelVerdict], replacements: list[Replacement]
+) -> list[PanelVerdict]:
+    """Each replaced unit retired, naming its successor: no longer weak, silent or counted."""
+    successor = {r.old: r.new for r in replacements}
+    return [
+        dataclasses.replace(
+            v, weak=False, stopped_reporting=False, retired=True, replaced_by=successor[v.serial]
+        )
+        if v.serial in successor
+        else v
+        for v in verdicts
+    ]
 
 
 # The longest window a verdict looks at: the 365-day trend, and the day itself.

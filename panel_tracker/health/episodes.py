@@ -188,6 +188,7 @@ def _weak_episode(
             "lost_wh": lost,
             "ratio": ratio,
             "retired": verdict.retired,
+            **({"replaced_by": verdict.replaced_by} if verdict.replaced_by else {}),
         }
     )
     if verdict.retired:
@@ -217,6 +218,7 @@ def _stopped_episode(
             "since": episode.get("last_seen") if isinstance(episode, dict) else None,
             "until": day,
             "retired": verdict.retired,
+            **({"replaced_by": verdict.replaced_by} if verdict.replaced_by else {}),
         }
     )
     return [] if verdict.retired else [_event(REPORTING, verdict, day, None)]

@@ -78,8 +78,11 @@ def panel_grid(
             list(active[i : i + columns]) for i in range(0, len(active), columns)
         ]
         return rows, []
-    placed = {serial for row in layout for serial in row if serial}
-    return [list(row) for row in layout], [s for s in active if s not in placed]
+    # a replaced unit's place is its successor's until the layout names the new serial
+    successor = {r.old: r.new for r in report.replacements}
+    rows = [[successor.get(s, s) if s else None for s in row] for row in layout]
+    placed = {serial for row in rows for serial in row if serial}
+    return rows, [s for s in active if s not in placed]
 
 
 # --- style and sections -------------------------------------------------------------------

@@ -25,6 +25,7 @@ from ..health.table import RatioTable, ratio_table
 from ..health.thresholds import PanelWatts
 from ..history import History
 from ..storage import atomic_write_text
+from ..wording import counted
 from .charts import panels_chart, png_bytes, ratio_chart, totals_chart
 from .html import (
     PAGE_CSS,
@@ -137,7 +138,7 @@ def _page(
 ) -> str:
     name = html.escape(options.name)
     day = report.day or "no data yet"
-    active = sum(1 for v in report.panels if not v.retired)
+    panels = counted(report.panel_count, "panel")
     parts = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -145,7 +146,7 @@ def _page(
         f"<title>{name}: panel health {html.escape(day)}</title>",
         f"<style>{PAGE_CSS}</style></head><body><main>",
         f"<header><h1>{name}</h1>",
-        f'<p class="day">Panel health on {html.escape(day)} &middot; {active} panels</p>',
+        f'<p class="day">Panel health on {html.escape(day)} &middot; {panels}</p>',
         "</header>",
         status_section(report),
         layout_section(report, options.panel_layout),
