@@ -35,7 +35,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 class PageParser(HTMLParser):
     """Collects what the tests look at: images, links, table rows, layout cells, open tags."""
 
-    VOID: ClassVar[set[str]] = {"meta", "img", "br", "link", "input", "hr"}
+    VOID: ClassVar[set[str]] = {"meta", "img", "br", "link", "input", "hr", "source"}
 
     def __init__(self) -> None:
         super().__init__()
@@ -51,7 +51,9 @@ class PageParser(HTMLParser):
         found = dict(attrs)
         if tag == "img":
             self.images.append(found.get("src") or "")
-        for key in ("src", "href"):
+        if tag == "source":  # a chart's phone drawing
+            self.images.append(found.get("srcset") or "")
+        for key in ("src", "href", "srcset"):
             if found.get(key):
                 self.urls.append(found[key] or "")
         if tag == "tr" and found.get("data-serial"):

@@ -19,18 +19,21 @@ from ..health.table import LOW_LIGHT, RatioTable
 from ..history import History
 from .html import GREEN, ORANGE, RED
 
-FIGURE_WIDTH_IN = 5.2  # ~730 px at CHART_DPI: shrinks to a phone's width without tiny text
+# Each chart is drawn twice, for the width it is shown at: ~730 px for a desktop's column,
+# ~480 px for a phone's ~360 px (scaled by 3/4, its smallest text stays ~10 px there).
+WIDE_IN = 5.2
+NARROW_IN = 3.4
 CHART_DPI = 140
 BASE_FONT = 11
 
 
-def _figure(height_in: float, *, constrained: bool = True) -> Any:
+def _figure(height_in: float, width_in: float, *, constrained: bool = True) -> Any:
     # Figure + Agg canvas, not pyplot: no global state, no display needed, safe under cron.
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415
     from matplotlib.figure import Figure  # noqa: PLC0415
 
     figure = Figure(
-        figsize=(FIGURE_WIDTH_IN, height_in),
+        figsize=(width_in, height_in),
         dpi=CHART_DPI,
         layout="constrained" if constrained else None,
     )
@@ -62,8 +65,10 @@ def _highlighted(report: HealthReport) -> list[PanelVerdict]:
     return report.singled_out()[:8]  # more than that and the legend hides the chart
 
 
-def ratio_chart(table: RatioTable, window: slice, report: HealthReport) -> Any:
-    figure = _figure(3.6)
+def ratio_chart(
+    table: RatioTable, window: slice, report: HealthReport, *, width_in: float = WIDE_IN
+) -> Any:
+    figure = _figure(3.6 if width_in >= WIDE_IN else 3.0, width_in)
     axis = figure.add_subplot()
     x = _dates(table, window)
     ratios = np.clip(table.ratio[window], 0.0, 1.6)
@@ -122,13 +127,20 @@ def _percent() -> Any:
 
 
 def panels_chart(
-    table: RatioTable, window: slice, report: HealthReport, order: Sequence[PanelVerdict]
+    table: RatioTable,
+    window: slice,
+    report: HealthReport,
+    order: Sequence[PanelVerdict],
+    *,
+    width_in: float = WIDE_IN,
 ) -> Any:
     """Small multiples drawn in one axes: one axes per panel is far too slow for 100 panels."""
     serials = [v.serial for v in order if v.serial in table.serials]
-    columns = 3
+    columns = 3 if width_in >= WIDE_IN else 2
     rows = max(1, math.ceil(len(serials) / columns))
-    figure = _figure(0.25 + 1.0 * rows, constrained=False)
+    figure = _figure(
+        0.25 + 1.0 * rows * (width_in / columns) / (WIDE_IN / 3), width_in, constrained=False
+    )
     axis = figure.add_axes((0.01, 0.01, 0.98, 0.98))
     axis.set_axis_off()
     axis.set_xlim(0, columns)
@@ -217,8 +229,11 @@ def _short_date(day: str) -> str:
     return date.fromisoformat(day).strftime("%d %b")
 
 
-def totals_chart(history: History, table: RatioTable, window: slice) -> Any:
-    figure = _figure(2.8)
+def totals_chart(
+    history: History, table: RatioTable, window: slice, *, width_in: float = WIDE_IN
+) -> Any:
+    wide = width_in >= WIDE_IN
+    figure = _figure(2.8 if wide else 3.0, width_in)
     axis = figure.add_subplot()
     days = table.days[window]
     x = _dates(table, window)
@@ -265,7 +280,7 @@ def totals_chart(history: History, table: RatioTable, window: slice) -> Any:
             fontsize=BASE_FONT - 2,
             loc="lower left",
             bbox_to_anchor=(0.0, 1.0),
-            ncol=3,
+            ncol=3 if wide else 1,
             frameon=False,
             borderaxespad=0.2,
         )

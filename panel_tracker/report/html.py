@@ -88,6 +88,9 @@ def panel_grid(
 # --- style and sections -------------------------------------------------------------------
 
 
+# Below this width the page is a phone's: tiles wrap, charts are the narrow drawings.
+NARROW_MEDIA = "(max-width: 560px)"
+
 PAGE_CSS = """
 :root { color-scheme: light; }
 * { box-sizing: border-box; }
@@ -103,7 +106,8 @@ section { background: #fff; border-radius: 10px; padding: 12px; margin: 12px 0;
 .status.bad { border-left-color: #c62828; background: #fff5f5; }
 .status ul { margin: 0; padding-left: 1.2em; }
 .status li { margin: 0.3em 0; }
-.layout { display: grid; gap: 4px; }
+.layout { display: grid; gap: 4px; grid-template-columns: repeat(var(--columns), minmax(0, 1fr)); }
+.cell.phone { display: none; }
 .cell { border-radius: 6px; padding: 4px 2px; text-align: center; min-height: 44px;
         color: #fff; overflow: hidden; }
 .cell .pct { display: block; font-weight: 700; font-size: 0.95em; }
@@ -132,9 +136,15 @@ td.est { font-style: italic; color: #757575; }
          color: #fff; margin-left: 4px; }
 .badge.weak { outline: none; }
 img { display: block; max-width: 100%; height: auto; margin: 0 auto; }
+@media PHONE {
+  main { padding: 6px; }
+  section { padding: 10px 8px; }
+  .layout { grid-template-columns: repeat(var(--phone-columns), minmax(0, 1fr)); }
+  .cell.phone { display: block; }
+}
 .hint, footer { color: #757575; font-size: 0.8em; }
 footer { text-align: center; margin: 16px 0; }
-"""
+""".replace("PHONE", NARROW_MEDIA)
 
 
 def status_section(report: HealthReport) -> str:
@@ -150,9 +160,16 @@ def status_section(report: HealthReport) -> str:
     return f'<section class="status{css}" id="status"><h2>{heading}</h2><ul>{items}</ul></section>'
 
 
+# A phone shows at most this many tiles per line: a roof row wider than that wraps onto
+# as few lines as it needs, each as full as the others.
+PHONE_TILES = 6
+
+
 def layout_section(report: HealthReport, layout: PanelLayout | None) -> str:
     rows, unplaced = panel_grid(report, layout)
     columns = max((len(row) for row in rows), default=1)
+    lines = math.ceil(columns / PHONE_TILES)
+    phone_columns = math.ceil(columns / lines)
     by_serial = {v.serial: v for v in report.panels}
     cells: list[str] = []
     for row in rows:
@@ -171,6 +188,8 @@ def layout_section(report: HealthReport, layout: PanelLayout | None) -> str:
                 f'title="{html.escape(title)}"><span class="pct">{pct}</span>'
                 f'<span class="sn">&hellip;{html.escape(serial[-4:])}</span></div>'
             )
+        # on a phone the row wraps: these fill its last line, so the next row starts afresh
+        cells += ['<div class="cell gap phone"></div>'] * (lines * phone_columns - columns)
     note = ""
     if unplaced:
         note = (
@@ -192,7 +211,7 @@ def layout_section(report: HealthReport, layout: PanelLayout | None) -> str:
         '<section id="layout"><h2>Panel layout</h2>'
         f'<p class="hint">Energy over the last {settings.last_days} days against the array '
         "median, per panel as laid out on the roof.</p>"
-        f'<div class="layout" style="grid-template-columns: repeat({columns}, minmax(0, 1fr))">'
+        f'<div class="layout" style="--columns: {columns}; --phone-columns: {phone_columns}">'
         + "".join(cells)
         + "</div>"
         + legend
@@ -205,7 +224,7 @@ def last_days_section(
     history: History, report: HealthReport, table: RatioTable, order: list[PanelVerdict]
 ) -> str:
     last_days = report.settings.last_days
-    shown = table.days[-last_days:]
+    shown = table.days[-last_days:][::-1]  # newest first: a phone shows those without scrolling
     head = "".join(f"<th>{_weekday(d)}<br>{html.escape(d[8:10])}</th>" for d in shown)
     rows: list[str] = []
     for verdict in order:
@@ -252,8 +271,17 @@ def _weekday(day: str) -> str:
         return ""
 
 
-def chart_section(image_uri: str, heading: str, alt: str) -> str:
+@dataclass(frozen=True, slots=True)
+class ChartImages:
+    """One chart drawn for a desktop's column and for a phone (PNG data URIs)."""
+
+    wide: str
+    narrow: str
+
+
+def chart_section(images: ChartImages, heading: str, alt: str) -> str:
     return (
-        f"<section><h2>{html.escape(heading)}</h2>"
-        f'<img src="{html.escape(image_uri)}" alt="{html.escape(alt)}"></section>'
+        f"<section><h2>{html.escape(heading)}</h2><picture>"
+        f'<source media="{NARROW_MEDIA}" srcset="{html.escape(images.narrow)}">'
+        f'<img src="{html.escape(images.wide)}" alt="{html.escape(alt)}"></picture></section>'
     )

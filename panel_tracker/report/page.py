@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import html
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -26,9 +27,10 @@ from ..health.thresholds import PanelWatts
 from ..history import History
 from ..storage import atomic_write_text
 from ..wording import counted
-from .charts import panels_chart, png_bytes, ratio_chart, totals_chart
+from .charts import NARROW_IN, WIDE_IN, panels_chart, png_bytes, ratio_chart, totals_chart
 from .html import (
     PAGE_CSS,
+    ChartImages,
     PanelLayout,
     chart_section,
     last_days_section,
@@ -85,11 +87,15 @@ def write_report(
         table = ratio_table(history, report.settings, panel_watts=options.panel_watts)
     window = _window(table, days)
     order = attention_order(report)
-    charts: list[tuple[str, str, str]] = []  # (data URI, heading, alt text)
+    charts: list[tuple[ChartImages, str, str]] = []  # (the two drawings, heading, alt text)
     if table.days:
+
+        def drawn(chart: Callable[[float], Any]) -> ChartImages:
+            return ChartImages(_data_uri(chart(WIDE_IN)), _data_uri(chart(NARROW_IN)))
+
         charts.append(
             (
-                _data_uri(ratio_chart(table, window, report)),
+                drawn(lambda width: ratio_chart(table, window, report, width_in=width)),
                 "Ratio to the array median",
                 f"Each panel's daily ratio to the array median over the last {days} days; "
                 "flagged panels in colour, the others grey",
@@ -97,14 +103,14 @@ def write_report(
         )
         charts.append(
             (
-                _data_uri(panels_chart(table, window, report, order)),
+                drawn(lambda width: panels_chart(table, window, report, order, width_in=width)),
                 "Every panel",
                 "One small chart per panel of its ratio to the array median",
             )
         )
         charts.append(
             (
-                _data_uri(totals_chart(history, table, window)),
+                drawn(lambda width: totals_chart(history, table, window, width_in=width)),
                 "Daily totals",
                 f"The array's energy per day over the last {days} days",
             )
@@ -134,7 +140,7 @@ def _page(
     options: ReportOptions,
     table: RatioTable,
     order: list[PanelVerdict],
-    charts: list[tuple[str, str, str]],
+    charts: list[tuple[ChartImages, str, str]],
 ) -> str:
     name = html.escape(options.name)
     day = report.day or "no data yet"
@@ -152,7 +158,7 @@ def _page(
         layout_section(report, options.panel_layout),
         last_days_section(history, report, table, order),
     ]
-    parts += [chart_section(file, heading, alt) for file, heading, alt in charts]
+    parts += [chart_section(images, heading, alt) for images, heading, alt in charts]
     generated = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     parts.append(
         f"<footer>Made by the panel tracker on {html.escape(generated)}. Ratio: a panel's "
