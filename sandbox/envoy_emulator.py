@@ -4,7 +4,10 @@ Each folder of ``tests/fixtures/envoy/<firmware>/`` holds one real gateway's ans
 per endpoint, named the way pyenphase's fixture collector names them (the path and query with
 ``/ ? = &`` turned into ``_``), with ``<name>_log.json`` beside it holding the recorded status
 and headers. The emulator serves exactly those bytes with that status and content type; what
-the recording lacks is a 404, as on a gateway without that endpoint. Firmware 7 and later is
+the recording lacks is a 404, as on a gateway without that endpoint; except that a query the
+recording lacks (``/production.json?details=1``) gets the recorded answer of its bare path, which
+a gateway gives too (``details=1`` only adds per-phase lines; several recordings hold only the
+bare one). Firmware 7 and later is
 served over HTTPS with a self-signed certificate made at start (as a real gateway's is) and
 wants the owner's token (``/auth/check_jwt``); older firmware is plain HTTP.
 
@@ -186,6 +189,8 @@ class EnvoyEmulator(LoopbackEmulator):
         if self.secure and name != "info" and not self._token_ok(authorization):
             return Recorded(401, "text/html", b"<html><body>401 Unauthorized</body></html>")
         found = recorded(self.folder, name)
+        if found is None and "?" in target:
+            found = recorded(self.folder, fixture_name(target.partition("?")[0]))
         if found is None:
             return Recorded(404, "text/html", b"<html><body>404 Not Found</body></html>")
         if name == DEVICE_DATA and (self._micros or self._renamed):

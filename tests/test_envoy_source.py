@@ -152,6 +152,8 @@ def test_the_emulator_answers_byte_for_byte_what_the_gateway_recorded(firmware: 
         for target, name in targets.items():
             assert fixture_name(target) == name
             expected = recorded(FIXTURES / firmware, name)
+            if expected is None and "?" in target:  # the bare path's recording, see the emulator
+                expected = recorded(FIXTURES / firmware, fixture_name(target.partition("?")[0]))
             status, body = _fetch(emulator, target, token)
             if expected is None:
                 assert status == 404, target
