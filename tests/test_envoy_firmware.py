@@ -13,7 +13,15 @@ import pytest
 
 from sandbox.envoy_emulator import DEVICE_DATA, FIXTURES, EnvoyEmulator
 from tests.conftest import run_script
-from tests.test_envoy_source import TOKEN, days_of, history_file, job, needs_pyenphase, write_config
+from tests.test_envoy_source import (
+    TOKEN,
+    days_of,
+    error_lines,
+    history_file,
+    job,
+    needs_pyenphase,
+    write_config,
+)
 
 FIRMWARE = sorted(folder.name for folder in FIXTURES.iterdir() if folder.is_dir())
 # The recordings whose gateway gives per-micro lifetime energy (active micros in device data);
@@ -75,7 +83,7 @@ def test_check_and_the_job_read_each_micros_lifetime_energy_or_say_the_firmware_
         code, output = job(config)
     version = recorded_firmware(folder)
     assert re.search(
-        rf"^(ok +gateway \S+: firmware {re.escape(version)},|PROBLEM +gateway at)",
+        rf"^(ok +gateway \S+: firmware {re.escape(version)},|PROBLEM +the gateway at)",
         checked.stdout,
         re.M,
     ), checked.stdout
@@ -101,7 +109,7 @@ def test_check_and_the_job_read_each_micros_lifetime_energy_or_say_the_firmware_
     assert re.search(f"per-micro lifetime energy: no|{NO_ENERGY}", problems[0]), problems[0]
     assert "keep the cloud source" in problems[0]
     assert code == 1, output
-    errors = [line for line in output.splitlines() if line.startswith("error:")]
+    errors = error_lines(output)
     assert len(errors) == 1, output
     assert f"(firmware {version}) {NO_ENERGY}" in errors[0]
     assert "keep the cloud source" in errors[0] and "update the gateway" in errors[0]

@@ -39,6 +39,7 @@ from ..storage import (
     run_lock,
 )
 from ..wording import counted
+from .envoy_source import EnvoySource, hold_to_this_gateway
 from .export_step import run_exports
 from .health_step import HealthOutcome, announce, judge_panels, system_alert
 
@@ -205,6 +206,8 @@ def update_history(
     now = now or datetime.now(timezone.utc)
     _hold_to_run_day(config, history, now, tz)
     readings = source.inverter_readings()
+    if isinstance(source, EnvoySource):
+        hold_to_this_gateway(source.settings, history.serials(), readings)
     if not readings:
         raise PanelTrackerError(
             f"Enlighten returned no micro-inverters for system {config.system_id}; "

@@ -275,8 +275,8 @@ def check_gateway(settings: EnvoySettings) -> GatewayRead:
 def gateway_findings(found: GatewayRead, history_serials: Iterable[str] = ()) -> list[Finding]:
     """``check``'s findings for the gateway: one fact each, the fix as data.
 
-    ``history_serials`` (the history's micros, when there is one) are matched against the
-    micros the gateway sees.
+    ``history_serials`` (the history's micros still reporting, when there is one) are matched
+    against the micros the gateway sees, both ways.
     """
     findings = [
         Finding.good(
@@ -306,8 +306,8 @@ def gateway_findings(found: GatewayRead, history_serials: Iterable[str] = ()) ->
                 Finding.problem(
                     f"{len(missing)} serial(s) of the history not on this gateway: "
                     f"{', '.join(missing[:5])}",
-                    "check envoy_host points at this system's gateway (a replaced micro keeps "
-                    "its old history; that is expected)",
+                    "check envoy_host points at this system's gateway (a micro replaced in the "
+                    "last 30 days is listed until its old serial counts as retired)",
                 )
             )
         if new:
