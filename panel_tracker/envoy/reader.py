@@ -51,7 +51,7 @@ logger = logging.getLogger(__name__)
 
 KEEP_CLOUD_HINT = (
     'keep the cloud source (remove "source": "envoy" from the config), or update the '
-    "gateway's firmware to one that serves per-micro device data (8.2 or later)"
+    "gateway's firmware to one that serves per-micro device data (8.2.4345 or later)"
 )
 
 
