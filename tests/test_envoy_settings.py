@@ -176,6 +176,8 @@ def test_a_night_the_gateway_is_down_fails_and_the_next_night_fills_the_gap_exac
     move_site(gateway, 2)
     code, output = job(write_config(tmp_path, gateway.host))
     assert code == 0, output
+    assert "(2 days, 15 panels) split evenly, marked estimated" in output
+    assert "warning" not in output.lower()  # no daily history to ask for: not a failure
     for serial, (joules, _end) in micros().items():
         days = [days_of(tmp_path)[serial][day] for day in sorted(days_of(tmp_path)[serial])]
         assert len(days) == 3

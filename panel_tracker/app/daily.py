@@ -20,7 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..energy import CLOCK_SKEW, DailyEnergyUpdate, Reading, UpdateResult
-from ..enlighten.gaps import GapSource, fetch_gap_data
+from ..enlighten.gaps import GapData, GapSource, fetch_gap_data
 from ..enlighten.jwt import REFRESH_WARNING, jwt_expiry, relative, when
 from ..errors import ConfigError, DataFileError, PanelTrackerError
 from ..health.dc import dc_findings
@@ -115,7 +115,7 @@ def resolve_timezone(config: Config, history: History, source: EnlightenSource) 
         ) from None
 
 
-def _account(history: History, run: DailyRun, update: UpdateResult) -> None:
+def _account(history: History, run: DailyRun, update: UpdateResult, *, weighted: bool) -> None:
     if update.day is None:
         return
     day = update.day
@@ -148,10 +148,11 @@ def _account(history: History, run: DailyRun, update: UpdateResult) -> None:
     for days in update.estimated_days.values():
         key = (days[0], days[-1], len(days))
         spans[key] = spans.get(key, 0) + 1
+    split = "by the system's daily production" if weighted else "evenly"
     for (first, last, length), panels in sorted(spans.items()):
         run.notes.append(
             f"gap: {first}..{last} ({counted(length, 'day')}, {counted(panels, 'panel')}) "
-            "split by the system's daily production, marked estimated"
+            f"split {split}, marked estimated"
         )
     if update.exact_days:
         run.notes.append(
@@ -216,7 +217,11 @@ def update_history(
     update = DailyEnergyUpdate(
         history, readings, tz, now=now, panel_watts=config.settings.panel_watts
     )
-    gap_data = fetch_gap_data(source, history, update.gaps(), tz=tz, today=update.local_day() or "")
+    if isinstance(source, EnvoySource):
+        gap_data = GapData()  # no daily history on the gateway: its total exact, split evenly
+    else:
+        today = update.local_day() or ""
+        gap_data = fetch_gap_data(source, history, update.gaps(), tz=tz, today=today)
     run.notes.extend(gap_data.notes)
     run.warnings.extend(gap_data.warnings)
     result = update.apply(gap_data.production, gap_data.exact)
@@ -226,7 +231,7 @@ def update_history(
     _warn_if_refresh_token_expires_soon(config, history, run, now)
     save_history(config.history_path, history)
     run.day = result.day
-    _account(history, run, result)
+    _account(history, run, result, weighted=bool(gap_data.production))
     return history, run
 
 
