@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run 30 simulated nights against the built-in sandbox (no account needed)",
     )
+    parser.add_argument(
+        "--gateway",
+        action="store_true",
+        help="with --demo: read the simulated site from a loopback gateway (the local source, "
+        '"source": "envoy") instead of the cloud',
+    )
     mode.add_argument(
         "--install-cron",
         nargs="?",
@@ -196,7 +202,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["export"]:
         return export_main(argv[1:])
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.gateway and not args.demo:
+        parser.error(
+            "--gateway goes with --demo: a real run reads the source its config names "
+            '("source": "envoy" for the gateway)'
+        )
     try:
         setup_logging(quiet=args.quiet, verbose=args.verbose, log_file=args.log_file)
     except PanelTrackerError as exc:
@@ -210,7 +222,9 @@ def main(argv: list[str] | None = None) -> int:
         # The sandbox is loaded only for the demo, never in a real run.
         from sandbox.demo import run_demo  # noqa: PLC0415
 
-        return run_script(lambda: run_demo(quiet=args.quiet), verbose=args.verbose)
+        return run_script(
+            lambda: run_demo(quiet=args.quiet, gateway=args.gateway), verbose=args.verbose
+        )
 
     paths: list[Path] = []
 

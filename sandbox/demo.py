@@ -2,7 +2,9 @@
 
 No account, no network: an Enlighten emulator on 127.0.0.1 serves a simulated site (two
 gateways, a shaded panel, a failing micro-inverter, a counter wrap, missed nights) and the
-job runs each night exactly as cron would. Output goes to ``demo_output/`` (git-ignored).
+job runs each night exactly as cron would. With ``gateway``, the job reads the same site from
+the loopback gateway emulator instead (``"source": "envoy"``, through pyenphase), as a config
+reading the gateway on the home network does. Output goes to ``demo_output/`` (git-ignored).
 """
 
 from __future__ import annotations
@@ -14,16 +16,21 @@ import webbrowser
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
+
+import jwt
 
 from panel_tracker.app.daily import DailyRun, run_daily_job
+from panel_tracker.app.envoy_source import envoy_source
 from panel_tracker.app.sources import enlighten_client
 from panel_tracker.errors import PanelTrackerError
 from panel_tracker.health.assess import HealthReport
 from panel_tracker.history import History, load_history
-from panel_tracker.settings import load_config
+from panel_tracker.settings import Config, load_config
 from panel_tracker.storage import SECRET_FILE_MODE, atomic_write_json
 
 from .enlighten_emulator import EnlightenEmulator
+from .envoy_emulator import EnvoyEmulator
 from .sheets_bench import attach_sheets_emulator, last_sheet_rows
 from .sheets_emulator import SheetsEmulator
 from .site import SimulatedSite, SiteScenario
@@ -33,6 +40,11 @@ NIGHTS = 30
 # The job "misses" these nights (host off, network down): gaps of 1 and of 5 nights.
 MISSED_NIGHTS = frozenset({9, 18, 19, 20, 21, 22})
 WEAK_MARK = "  <-- weak"
+DEMO_GATEWAY = "8.2.4345_with_device_data"  # a recorded gateway whose firmware gives energy
+# The owner's token as the gateway checks it (its expiry is what `check` shows).
+DEMO_GATEWAY_TOKEN = jwt.encode(
+    {"exp": 2_000_000_000, "enphaseUser": "owner"}, "demo-gateway-key-" + "d" * 24, "HS256"
+)
 
 
 def demo_scenario() -> SiteScenario:
@@ -41,9 +53,23 @@ def demo_scenario() -> SiteScenario:
     return SiteScenario(failing=(17, 8, 20), replacement_offset=24, soiling=None, reset=(20, 14))
 
 
-def write_demo_config(folder: Path, emulator: EnlightenEmulator, site: SimulatedSite) -> Path:
+def write_demo_config(
+    folder: Path,
+    emulator: EnlightenEmulator,
+    site: SimulatedSite,
+    gateway: EnvoyEmulator | None = None,
+) -> Path:
     # An expired access token, so the first night shows the refresh and the saved rotation.
     access, refresh = emulator.issue_tokens(access_expires_in=-60)
+    source: dict[str, Any] = emulator.config_keys(access, refresh)
+    if gateway is not None:  # the local source: the gateway's address and token, no cloud keys
+        source = {
+            "system_id": str(site.system_id),
+            "source": "envoy",
+            "envoy_host": gateway.host,
+            "envoy_token": gateway.token,
+            "timezone": site.timezone,
+        }
     first_day = site.days()[0]
     installed = sorted(
         (s for s in site.serials if site.truth_daily(s, first_day) is not None),
@@ -52,7 +78,7 @@ def write_demo_config(folder: Path, emulator: EnlightenEmulator, site: Simulated
     site_serials = installed
     config = {
         "name": "Demo house",
-        **emulator.config_keys(access, refresh),
+        **source,
         "spreadsheet_id": "<google sheet_id>",
         "data_dir": "data",
         "report_dir": "report",
@@ -105,40 +131,26 @@ def _lay_out_sheet(config_path: Path, sheets: SheetsEmulator) -> None:
         raise PanelTrackerError("the demo could not lay out the emulated Google Sheet")
 
 
-def run_demo(*, quiet: bool = False, out: Callable[[str], None] = print) -> int:
+def run_demo(
+    *, quiet: bool = False, gateway: bool = False, out: Callable[[str], None] = print
+) -> int:
     _fresh_demo_dir()
     site = SimulatedSite(demo_scenario())
     with (
         EnlightenEmulator(site) as emulator,
+        EnvoyEmulator(DEMO_GATEWAY, token=DEMO_GATEWAY_TOKEN, site=site) as local,
         SheetsEmulator(DEMO_DIR / "sheets_state.json") as sheets,
     ):
-        config_path = write_demo_config(DEMO_DIR, emulator, site)
-        _lay_out_sheet(config_path, sheets)
-        config = load_config(config_path)
-        out(
-            f"Demo: {site.name}, {len(site.serials)} micro-inverters on 2 gateways, "
-            f"time zone {site.timezone}; sandbox at {emulator.url}"
+        config_path = write_demo_config(DEMO_DIR, emulator, site, local if gateway else None)
+        if not gateway:  # laid out from the serials Enlighten lists; the gateway's come below
+            _lay_out_sheet(config_path, sheets)
+        out(_headline(site, emulator, local if gateway else None))
+        config, last_run = _run_nights(
+            config_path, emulator, local, sheets, lay_out_after_first=gateway, quiet=quiet, out=out
         )
-        first = site.days()[0]
-        # Each night's own summary line is printed below; the client's progress is noise here.
-        logging.getLogger("panel_tracker").setLevel(logging.WARNING)
-        last_run: DailyRun | None = None
-        for night in range(NIGHTS):
-            day = first + timedelta(days=night)
-            if night in MISSED_NIGHTS:
-                if not quiet:
-                    out(f"  {day}  (job did not run this night)")
-                continue
-            emulator.set_sim_time(emulator.night_of(day))
-            run = run_daily_job(config, enlighten_client(config))
-            last_run = run
-            if not quiet:
-                out(_night_line(day, run))
-            if any(note.startswith("new serial") for note in run.notes):
-                # What the sheet's warning tells a user to do for a replaced unit: once.
-                _lay_out_sheet(config_path, sheets)
         history = load_history(config.history_path)
         calls = emulator.count("/api/v4/") + emulator.count("/oauth/token")
+        gateway_calls = len(local.requests)
         sheet_calls = sheets.count()
         sheet_rows = last_sheet_rows(sheets, str(config.spreadsheet_id))
     last_days = history.dates()[-7:]
@@ -157,16 +169,69 @@ def run_demo(*, quiet: bool = False, out: Callable[[str], None] = print) -> int:
     for line in sheet_rows:
         out("  " + line)
     out("")
-    runs = NIGHTS - len(MISSED_NIGHTS)
+    runs = len(set(range(NIGHTS)) - MISSED_NIGHTS)
+    local_calls = f"the gateway {gateway_calls} (no quota), " if gateway else ""
     out(
-        f"API calls for {runs} runs: Enlighten {calls}, Google Sheets {sheet_calls} "
-        "(including the one-time layout)"
+        f"API calls for {runs} runs: Enlighten {calls}, {local_calls}Google Sheets "
+        f"{sheet_calls} (including the one-time layout)"
     )
     out(f"History file: {config.history_path}")
     report = DEMO_DIR / "report" / "index.html"
     out(f"Report:       {report.as_uri()}")
     _open_in_browser(report)
     return 0
+
+
+def _headline(
+    site: SimulatedSite, emulator: EnlightenEmulator, gateway: EnvoyEmulator | None
+) -> str:
+    if gateway is None:
+        return (
+            f"Demo: {site.name}, {len(site.serials)} micro-inverters on 2 gateways, "
+            f"time zone {site.timezone}; sandbox at {emulator.url}"
+        )
+    return (
+        f"Demo: {site.name}, {len(site.serials)} micro-inverters, time zone {site.timezone}; "
+        f'read from the loopback gateway at {gateway.url} ("source": "envoy", through pyenphase)'
+    )
+
+
+def _run_nights(
+    config_path: Path,
+    emulator: EnlightenEmulator,
+    gateway: EnvoyEmulator,
+    sheets: SheetsEmulator,
+    *,
+    lay_out_after_first: bool,
+    quiet: bool,
+    out: Callable[[str], None],
+) -> tuple[Config, DailyRun | None]:
+    """Every night the job runs, as cron runs it; the config as it stands after the last."""
+    config = load_config(config_path)
+    first = emulator.site.days()[0]
+    # Each night's own summary line is printed below; the client's progress is noise here.
+    logging.getLogger("panel_tracker").setLevel(logging.WARNING)
+    last_run: DailyRun | None = None
+    for night in range(NIGHTS):
+        day = first + timedelta(days=night)
+        if night in MISSED_NIGHTS:
+            if not quiet:
+                out(f"  {day}  (job did not run this night)")
+            continue
+        emulator.set_sim_time(emulator.night_of(day))
+        gateway.sim_now = emulator.sim_now
+        run = run_daily_job(config, envoy_source(config) or enlighten_client(config))
+        if not quiet:
+            out(_night_line(day, run))
+        if (lay_out_after_first and last_run is None) or any(
+            note.startswith("new serial") for note in run.notes
+        ):
+            # The history's serials laid out (the gateway's, after its first night), and what
+            # the sheet's warning tells a user to do for a replaced unit: once.
+            _lay_out_sheet(config_path, sheets)
+            config = load_config(config_path)
+        last_run = run
+    return config, last_run
 
 
 def _open_in_browser(page: Path) -> None:

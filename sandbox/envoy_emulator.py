@@ -4,13 +4,19 @@ Each folder of ``tests/fixtures/envoy/<firmware>/`` holds one real gateway's ans
 per endpoint, named the way pyenphase's fixture collector names them (the path and query with
 ``/ ? = &`` turned into ``_``), with ``<name>_log.json`` beside it holding the recorded status
 and headers. The emulator serves exactly those bytes with that status and content type; what
-the recording lacks is a 404, as on a gateway without that endpoint. Firmware 7 and later is
+the recording lacks is a 404, as on a gateway without that endpoint; except that a query the
+recording lacks (``/production.json?details=1``) gets the recorded answer of its bare path, which
+a gateway gives too (``details=1`` only adds per-phase lines; several recordings hold only the
+bare one). Firmware 7 and later is
 served over HTTPS with a self-signed certificate made at start (as a real gateway's is) and
 wants the owner's token (``/auth/check_jwt``); older firmware is plain HTTP.
 
-For multi-night tests a simulated site may move a micro's counters: ``set_micro`` rewrites
-only that micro's lifetime and last-report fields in the recorded device data. Everything
-else stays the recording. (A gateway that is down is a closed port: no emulator needed.)
+For multi-night tests a test may move a micro's counters: ``set_micro`` rewrites only that
+micro's lifetime and last-report fields in the recorded device data. Or the gateway serves a
+simulated site (``site=``, at ``sim_now``): one device per micro the site lists, shaped as the
+recording's first micro, with the site's serial, lifetime counter and report time, and no DC
+readings (the site does not model them). Everything else stays the recording. (A gateway
+that is down is a closed port: no emulator needed.)
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from .loopback_server import LoopbackEmulator, LoopbackServer, QuietHandler
+from .site import SimulatedSite
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "envoy"
 DEVICE_DATA = "ivp_pdm_device_data"
@@ -135,8 +142,17 @@ class EnvoyEmulator(LoopbackEmulator):
 
     thread_name = "envoy-emulator"
 
-    def __init__(self, firmware: str, *, token: str | None = None, now: int | None = None) -> None:
+    def __init__(
+        self,
+        firmware: str,
+        *,
+        token: str | None = None,
+        now: int | None = None,
+        site: SimulatedSite | None = None,
+    ) -> None:
         super().__init__()
+        self.site = site
+        self.sim_now: dt.datetime | None = None  # the site's clock, with ``site``
         self.folder = FIXTURES / firmware
         if not (self.folder / "info").is_file():
             raise FileNotFoundError(f"no recorded gateway {firmware!r} in {FIXTURES}")
@@ -186,11 +202,40 @@ class EnvoyEmulator(LoopbackEmulator):
         if self.secure and name != "info" and not self._token_ok(authorization):
             return Recorded(401, "text/html", b"<html><body>401 Unauthorized</body></html>")
         found = recorded(self.folder, name)
+        if found is None and "?" in target:
+            found = recorded(self.folder, fixture_name(target.partition("?")[0]))
         if found is None:
             return Recorded(404, "text/html", b"<html><body>404 Not Found</body></html>")
-        if name == DEVICE_DATA and (self._micros or self._renamed):
+        if name == DEVICE_DATA and self.site is not None:
+            found = Recorded(found.status, found.content_type, self._site_devices(found.body))
+        elif name == DEVICE_DATA and (self._micros or self._renamed):
             found = Recorded(found.status, found.content_type, self._moved(found.body))
         return found
+
+    def _site_devices(self, body: bytes) -> bytes:
+        assert self.site is not None and self.sim_now is not None, "set sim_now first"
+        data: dict[str, Any] = json.loads(body)
+        first, template = next(
+            (key, device)
+            for key, device in data.items()
+            if isinstance(device, dict) and device.get("devName") == "pcu"
+        )
+        devices: dict[str, Any] = {
+            key: value for key, value in data.items() if not isinstance(value, dict)
+        }
+        counters = self.site.counters(self.sim_now)
+        for index, (serial, lifetime_wh, when) in enumerate(counters):
+            device = json.loads(json.dumps(template))
+            device.update(sn=serial, active=True)
+            channel = device["channels"][0]
+            channel["lifetime"]["joulesProduced"] = lifetime_wh * 3600
+            reading = channel["lastReading"]
+            reading["endDate"] = int(when.timestamp())
+            for key in ("dcVoltageINmV", "dcCurrentINmA", "channelTemp"):
+                reading.pop(key, None)
+            devices[str(int(first) + 256 * index)] = device  # the gateway's device ids
+        devices["deviceCount"] = len(counters)
+        return json.dumps(devices).encode()
 
     def _token_ok(self, authorization: str) -> bool:
         if self.token is None:

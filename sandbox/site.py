@@ -325,16 +325,33 @@ class SimulatedSite:
 
     def inverter_records(self, now: datetime) -> list[dict[str, Any]]:
         """Every listed micro at `now`, API-shaped, flattened in gateway order (ghost last)."""
-        records: list[dict[str, Any]] = []
+        records = [self._record(m, envoy, report, now) for m, envoy, report in self._reports(now)]
+        if self.scenario.ghost_duplicate:
+            records.append(self._ghost_record(now))
+        return records
+
+    def counters(self, now: datetime) -> list[tuple[str, int, datetime]]:
+        """(serial, lifetime Wh, report time) of every listed micro at `now`: the counters the
+        cloud reports, without its ghost duplicate (a gateway lists each of its micros once)."""
+        return [
+            (
+                m.serial,
+                self._reported_wh(m, k, self._true_at(m, k, slot)),
+                self._report_time(k, slot),
+            )
+            for m, _envoy, (k, slot) in self._reports(now)
+        ]
+
+    def _reports(self, now: datetime) -> list[tuple[_Micro, str, tuple[int, int]]]:
+        """(micro, its gateway, its latest report) of every listed micro, in gateway order."""
+        found = []
         for envoy in self.envoys:
             for serial in self.gateways[envoy]:
                 m = self._by_serial[serial]
                 report = self._latest_report(m, now)
                 if report is not None and self._listed(m, now):
-                    records.append(self._record(m, envoy, report, now))
-        if self.scenario.ghost_duplicate:
-            records.append(self._ghost_record(now))
-        return records
+                    found.append((m, envoy, report))
+        return found
 
     def inverter_summary(self, now: datetime) -> list[dict[str, Any]]:
         """The inverters_summary_by_envoy_or_site answer at `now`: one element per gateway."""

@@ -27,7 +27,7 @@ def test_a_gap_of_one_panel_is_said_in_the_singular() -> None:
         day="2025-06-03", estimated_days={"482000000001": ["2025-06-02", "2025-06-03"]}
     )
     run = DailyRun(system="test")
-    _account(history, run, update)
+    _account(history, run, update, weighted=True)
     (gap,) = [note for note in run.notes if note.startswith("gap:")]
     assert "(2 days, 1 panel)" in gap, gap
 

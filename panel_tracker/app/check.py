@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from ..enlighten.client import EnlightenClient
@@ -23,12 +23,12 @@ from ..enlighten.models import SystemInfo
 from ..envoy.reader import GatewayError, check_gateway, gateway_findings
 from ..errors import ConfigError, DataFileError, LockHeldError, PanelTrackerError
 from ..findings import Finding
-from ..history import load_history
+from ..history import History, load_history
 from ..settings import Config
 from ..sheets import check as sheets_check
 from ..wording import counted
 from .authorize import APP_KEYS, setup_client, system_lock, valid_system_id
-from .daily import sheets_client
+from .daily import RETIRED_AFTER_DAYS, sheets_client
 
 logger = logging.getLogger(__name__)
 
@@ -387,12 +387,23 @@ def check_local_gateway(config: Config) -> list[Finding]:
     try:
         found = check_gateway(envoy)
     except GatewayError as exc:
-        return [Finding.from_error(exc, prefix=f"gateway at {envoy.host}: ")]
+        return [Finding.from_error(exc)]  # its message names the gateway
     try:
-        serials = load_history(config.history_path).serials()
+        serials = reporting_serials(load_history(config.history_path))
     except DataFileError:
         serials = []  # the history's own finding says what is wrong with it
     return gateway_findings(found, serials)
+
+
+def reporting_serials(history: History) -> list[str]:
+    """The history's serials that reported in its last ``RETIRED_AFTER_DAYS`` days: a micro
+    replaced longer ago is retired, not missing from the gateway."""
+    last = {serial: history.last_date(serial) or "" for serial in history.serials()}
+    if not any(last.values()):
+        return []
+    newest = date.fromisoformat(max(last.values()))
+    cutoff = (newest - timedelta(days=RETIRED_AFTER_DAYS)).isoformat()
+    return [serial for serial, day in last.items() if day >= cutoff]
 
 
 def _check_api(

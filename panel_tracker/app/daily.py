@@ -20,7 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..energy import CLOCK_SKEW, DailyEnergyUpdate, Reading, UpdateResult
-from ..enlighten.gaps import GapSource, fetch_gap_data
+from ..enlighten.gaps import GapData, GapSource, fetch_gap_data
 from ..enlighten.jwt import REFRESH_WARNING, jwt_expiry, relative, when
 from ..errors import ConfigError, DataFileError, PanelTrackerError
 from ..health.dc import dc_findings
@@ -40,6 +40,7 @@ from ..storage import (
     run_lock,
 )
 from ..wording import counted
+from .envoy_source import EnvoySource, hold_to_this_gateway
 from .export_step import run_exports
 from .health_step import HealthOutcome, announce, judge_panels, system_alert
 
@@ -116,7 +117,12 @@ def resolve_timezone(config: Config, history: History, source: EnlightenSource) 
 
 
 def _account(
-    history: History, run: DailyRun, update: UpdateResult, replaced: Sequence[Replacement] = ()
+    history: History,
+    run: DailyRun,
+    update: UpdateResult,
+    *,
+    weighted: bool,
+    replaced: Sequence[Replacement] = (),
 ) -> None:
     if update.day is None:
         return
@@ -159,10 +165,11 @@ def _account(
     for days in update.estimated_days.values():
         key = (days[0], days[-1], len(days))
         spans[key] = spans.get(key, 0) + 1
+    split = "by the system's daily production" if weighted else "evenly"
     for (first, last, length), panels in sorted(spans.items()):
         run.notes.append(
             f"gap: {first}..{last} ({counted(length, 'day')}, {counted(panels, 'panel')}) "
-            "split by the system's daily production, marked estimated"
+            f"split {split}, marked estimated"
         )
     if update.exact_days:
         run.notes.append(
@@ -217,6 +224,8 @@ def update_history(
     now = now or datetime.now(timezone.utc)
     _hold_to_run_day(config, history, now, tz)
     readings = source.inverter_readings()
+    if isinstance(source, EnvoySource):
+        hold_to_this_gateway(source.settings, history.serials(), readings)
     if not readings:
         raise PanelTrackerError(
             f"Enlighten returned no micro-inverters for system {config.system_id}; "
@@ -225,7 +234,11 @@ def update_history(
     update = DailyEnergyUpdate(
         history, readings, tz, now=now, panel_watts=config.settings.panel_watts
     )
-    gap_data = fetch_gap_data(source, history, update.gaps(), tz=tz, today=update.local_day() or "")
+    if isinstance(source, EnvoySource):
+        gap_data = GapData()  # no daily history on the gateway: its total exact, split evenly
+    else:
+        today = update.local_day() or ""
+        gap_data = fetch_gap_data(source, history, update.gaps(), tz=tz, today=today)
     run.notes.extend(gap_data.notes)
     run.warnings.extend(gap_data.warnings)
     result = update.apply(gap_data.production, gap_data.exact)
@@ -236,7 +249,13 @@ def update_history(
     save_history(config.history_path, history)
     run.day = result.day
     report = run.health.report
-    _account(history, run, result, report.replacements if report is not None else ())
+    _account(
+        history,
+        run,
+        result,
+        weighted=bool(gap_data.production),
+        replaced=report.replacements if report is not None else (),
+    )
     return history, run
 
 

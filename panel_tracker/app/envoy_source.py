@@ -13,7 +13,7 @@ by one read of the gateway per run. What the cloud gives and the gateway does no
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -80,3 +80,23 @@ def envoy_source(config: Config) -> EnvoySource | None:
     """The gateway source when the config says ``"source": "envoy"``, else None (the cloud)."""
     settings = config.settings.envoy
     return EnvoySource(settings) if settings is not None else None
+
+
+def hold_to_this_gateway(
+    settings: EnvoySettings, history_serials: Iterable[str], readings: Sequence[Reading]
+) -> None:
+    """A gateway none of whose micros the history knows is another system's gateway: refuse
+    (exit 2, nothing written) rather than start a second set of panels in this history.
+
+    Some serials in common is normal (a replaced micro, a new panel); none at all is not.
+    """
+    known = set(history_serials)
+    seen = {reading.serial for reading in readings}
+    if not known or not seen or known & seen:
+        return
+    raise ConfigError(
+        f"none of the {len(seen)} micro-inverters of the gateway at {settings.host} is in the "
+        f"history ({len(known)} serials, e.g. {min(known)}; the gateway has e.g. {min(seen)})",
+        hint="set envoy_host to this system's gateway (`.venv/bin/python enlightenAPI_v4.py "
+        "check` lists both sides); a gateway new to this system wants its own system_id",
+    )

@@ -33,11 +33,13 @@ from .settings_keys import EnvoySettings
 # 3.10 it is not installed (see requirements.txt) and the gateway source says so in one line.
 try:
     from pyenphase import Envoy
+    from pyenphase.const import SupportedFeatures
     from pyenphase.exceptions import (
         EnvoyAuthenticationError,
         EnvoyAuthenticationRequired,
         EnvoyError,
         EnvoyFirmwareFatalCheckError,
+        EnvoyProbeFailed,
     )
     from pyenphase.models.inverter import EnvoyInverter
 
@@ -49,7 +51,7 @@ logger = logging.getLogger(__name__)
 
 KEEP_CLOUD_HINT = (
     'keep the cloud source (remove "source": "envoy" from the config), or update the '
-    "gateway's firmware to one that serves per-micro device data (8.2 or later)"
+    "gateway's firmware to one that serves per-micro device data (8.2.4345 or later)"
 )
 
 
@@ -131,6 +133,12 @@ class GatewayRead:
     token_expires: datetime | None = None
     lifetime_energy: bool = False
     serials: list[str] = field(default_factory=list)
+    per_micro: bool = False  # the firmware lists micros at all (watts, or energy too)
+
+    @property
+    def no_energy_because(self) -> str:
+        """What the firmware gives instead of per-micro lifetime energy."""
+        return "only watts" if self.micros_seen else "no per-micro readings at all"
 
 
 def _split_host(host: str) -> tuple[str, int | None]:
@@ -175,7 +183,17 @@ async def _visit(settings: EnvoySettings, *, need_energy: bool) -> GatewayRead:
                 hint="get a new owner token at https://entrez.enphaseenergy.com and set it as "
                 "envoy_token (or give envoy_username and envoy_password)",
             ) from None
-        data = await envoy.update()
+        try:
+            data = await envoy.update()
+        except EnvoyProbeFailed as exc:
+            # pyenphase reads no production at all from this firmware (3.7's HTML pages,
+            # a gateway answering only part of its endpoints): nothing per micro either.
+            logger.debug("gateway probe failed: %s", exc)
+            raise NoLifetimeEnergyError(
+                f"the gateway at {settings.host} (firmware {envoy.firmware}) gives no per-micro "
+                "lifetime energy (pyenphase finds no production data on it); nothing was recorded",
+                hint=KEEP_CLOUD_HINT,
+            ) from None
         inverters: Mapping[str, EnvoyInverter] = data.inverters or {}
         found = GatewayRead(
             firmware=str(envoy.firmware),
@@ -183,6 +201,7 @@ async def _visit(settings: EnvoySettings, *, need_energy: bool) -> GatewayRead:
             micros_seen=len(inverters),
             token_expires=_token_expiry(envoy),
             serials=sorted(inverters),
+            per_micro=SupportedFeatures.INVERTERS in envoy.supported_features,
         )
         found.lifetime_energy = bool(inverters) and all(
             micro.lifetime_energy is not None for micro in inverters.values()
@@ -234,10 +253,10 @@ def _run(settings: EnvoySettings, *, need_energy: bool) -> GatewayRead:
 def read_gateway(settings: EnvoySettings) -> GatewayRead:
     """Every micro's reading; ``NoLifetimeEnergyError`` where the firmware has no energy."""
     found = _run(settings, need_energy=True)
-    if found.micros_seen and not found.lifetime_energy:
+    if (found.micros_seen or not found.per_micro) and not found.lifetime_energy:
         raise NoLifetimeEnergyError(
             f"the gateway at {settings.host} (firmware {found.firmware}) gives no per-micro "
-            "lifetime energy, only watts; nothing was recorded",
+            f"lifetime energy ({found.no_energy_because}); nothing was recorded",
             hint=KEEP_CLOUD_HINT,
         )
     if not found.readings:
@@ -256,8 +275,8 @@ def check_gateway(settings: EnvoySettings) -> GatewayRead:
 def gateway_findings(found: GatewayRead, history_serials: Iterable[str] = ()) -> list[Finding]:
     """``check``'s findings for the gateway: one fact each, the fix as data.
 
-    ``history_serials`` (the history's micros, when there is one) are matched against the
-    micros the gateway sees.
+    ``history_serials`` (the history's micros still reporting, when there is one) are matched
+    against the micros the gateway sees, both ways.
     """
     findings = [
         Finding.good(
@@ -271,7 +290,10 @@ def gateway_findings(found: GatewayRead, history_serials: Iterable[str] = ()) ->
         findings.append(Finding.good("per-micro lifetime energy: yes (the local source works)"))
     else:
         findings.append(
-            Finding.problem("per-micro lifetime energy: no (watts only)", KEEP_CLOUD_HINT)
+            Finding.problem(
+                f"per-micro lifetime energy: no (the firmware gives {found.no_energy_because})",
+                KEEP_CLOUD_HINT,
+            )
         )
     known = set(history_serials)
     if known:
@@ -284,8 +306,8 @@ def gateway_findings(found: GatewayRead, history_serials: Iterable[str] = ()) ->
                 Finding.problem(
                     f"{len(missing)} serial(s) of the history not on this gateway: "
                     f"{', '.join(missing[:5])}",
-                    "check envoy_host points at this system's gateway (a replaced micro keeps "
-                    "its old history; that is expected)",
+                    "check envoy_host points at this system's gateway (a micro replaced in the "
+                    "last 30 days is listed until its old serial counts as retired)",
                 )
             )
         if new:
