@@ -104,7 +104,8 @@ def never_reached_server(exc: requests.RequestException) -> bool:
 
 
 def error_detail(response: requests.Response) -> str:
-    """The server's own words, from either v4 error shape or whatever text came back.
+    """The server's own words, from any v4 error shape (``message``/``details``,
+    ``reason``/``message`` list, ``errorMessages`` list) or whatever text came back.
 
     Not shortened here: redaction must see a whole secret before the text is cut.
     """
@@ -114,7 +115,7 @@ def error_detail(response: requests.Response) -> str:
         return " ".join(response.text.split())
     if isinstance(body, Mapping):
         parts: list[str] = []
-        for key in ("message", "details", "reason"):
+        for key in ("message", "details", "reason", "errorMessages"):
             value = body.get(key)
             if isinstance(value, list):
                 value = "; ".join(str(item) for item in value)
