@@ -1,0 +1,240 @@
+"""The fault campaign (issue 9 item 9): the real daily job, as cron runs it, against bad answers,
+dead or slow servers and bad history files.
+
+Each case runs ``run_inverter_daily_stats.main`` in-process against the Enlighten emulator
+(or a loopback socket that resets, truncates or never answers) after two good nights, with
+the retry back-off injected (no test sleeps) and the client's timeout set small. For each
+it asserts what the README's exit table promises: exit 0 with a warning naming the serial,
+or exit 1/2 with one ``error:`` line; never a traceback or "unexpected"; and the history
+after the run holds nothing lost or invented: unchanged on a failure; on a success every
+untouched panel's new day is the simulated truth and the faulted panel's day is missing,
+unknown or plausible, its energy conserved once the next good night comes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import run_inverter_daily_stats
+from panel_tracker.settings import load_config
+from sandbox.enlighten_emulator import EnlightenEmulator
+from sandbox.site import SimulatedSite, SiteScenario
+from tests.conftest import assert_no_secrets, config_secrets, night, start_emulator, write_config
+
+SUMMARY = "inverters_summary"
+# panel_watts unset: the README's default of 500 W for 24 hours a day.
+MAX_DAY_WH = 500 * 24
+TIMEOUT_S = 0.3
+GOOD_NIGHTS = 2  # night 0: first day unknown; night 1: a real day
+FAULT_NIGHT = GOOD_NIGHTS
+
+
+@dataclass
+class Outcome:
+    code: int
+    out: str
+    err: str
+    waits: list[float]
+
+    @property
+    def errors(self) -> list[str]:
+        return [line for line in self.err.splitlines() if line.startswith("error:")]
+
+    @property
+    def text(self) -> str:
+        return self.out + self.err
+
+
+@dataclass
+class Site:
+    """The emulator, a config pointing at it, and the job run against them."""
+
+    emulator: EnlightenEmulator
+    config: Path
+    capsys: pytest.CaptureFixture[str]
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def history_path(self) -> Path:
+        return load_config(self.config).history_path
+
+    def history(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.history_path.read_text(encoding="utf-8"))
+        return data
+
+    def run(self, offset: int) -> Outcome:
+        night(self.emulator, offset)
+        secrets = config_secrets(self.config)
+        waits: list[float] = []
+        code = run_inverter_daily_stats.main(
+            ["--config", str(self.config), "--no-sheet"], sleep=waits.append
+        )
+        out, err = self.capsys.readouterr()
+        assert_no_secrets(out + err, secrets + config_secrets(self.config))
+        assert "Traceback" not in out + err
+        assert "unexpected" not in (out + err).lower()
+        outcome = Outcome(code, out, err, waits)
+        self.outcomes.append(outcome)
+        return outcome
+
+    def day(self, offset: int) -> date:
+        return self.emulator.site.days()[0] + timedelta(days=offset)
+
+    def truth(self, serial: str, offset: int) -> int | None:
+        return self.emulator.site.truth_daily(serial, self.day(offset))
+
+    @property
+    def serials(self) -> list[str]:
+        return sorted(self.emulator.site.serials)
+
+    def set_config(self, **keys: Any) -> None:
+        raw = json.loads(self.config.read_text())
+        raw.update(keys)
+        self.config.write_text(json.dumps(raw, indent=4))
+
+    def summary_answer(self, offset: int) -> list[dict[str, Any]]:
+        """What the emulator would answer on ``offset``'s night: a body to spoil."""
+        night(self.emulator, offset)
+        return self.emulator.site.inverter_summary(self.emulator.sim_now)
+
+
+@pytest.fixture
+def site(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Site]:
+    """Four healthy panels (energies in Wh), two good nights recorded."""
+    emulator = start_emulator(SimulatedSite(SiteScenario.healthy(n_panels=4, kj_serials=0)))
+    config = write_config(tmp_path, emulator, http_timeout_seconds=TIMEOUT_S)
+    state = Site(emulator, config, capsys)
+    try:
+        for offset in range(GOOD_NIGHTS):
+            assert state.run(offset).code == 0, state.outcomes[-1].text
+        yield state
+    finally:
+        emulator.stop()
+
+
+def assert_failed_cleanly(site: Site, outcome: Outcome, before: bytes, code: int = 1) -> str:
+    """Exit ``code``, one ``error:`` line, the history byte for byte as before."""
+    assert outcome.code == code, outcome.text
+    assert len(outcome.errors) == 1, outcome.err
+    assert site.history_path.read_bytes() == before
+    return outcome.errors[0]
+
+
+def assert_recorded_truth(site: Site, offset: int, *, except_serial: str | None = None) -> None:
+    """Every panel but ``except_serial`` has day ``offset`` as the simulated truth."""
+    micros = site.history()["micro_inverters"]
+    for serial in site.serials:
+        if serial == except_serial:
+            continue
+        entry = micros[serial][site.day(offset).isoformat()]
+        assert entry["daily_energy"] == site.truth(serial, offset), (serial, entry)
+
+
+def days_added(before: dict[str, Any], after: dict[str, Any], serial: str) -> dict[str, Any]:
+    old = before["micro_inverters"].get(serial, {})
+    return {d: e for d, e in after["micro_inverters"].get(serial, {}).items() if d not in old}
+
+
+def assert_plausible(entries: dict[str, Any], site: Site) -> None:
+    last = site.day(FAULT_NIGHT + 1).isoformat()
+    for day, entry in entries.items():
+        assert day <= last, f"a day in the future: {day}"
+        value = entry["daily_energy"]
+        assert value is None or 0 <= value <= MAX_DAY_WH, (day, entry)
+
+
+def history_days_before(data: dict[str, Any], offset: int, site: Site) -> dict[str, Any]:
+    """Every stored day before day ``offset``: what no later night may lose or change."""
+    cut = site.day(offset).isoformat()
+    return {
+        serial: {day: entry for day, entry in days.items() if day < cut}
+        for serial, days in data["micro_inverters"].items()
+    }
+
+
+def assert_conserved_after_recovery(site: Site, serials: list[str]) -> None:
+    """The good night after the fault: every panel's last day is the truth or, for
+    ``serials``, the fault night and the next sum exactly to the truth."""
+    micros = site.history()["micro_inverters"]
+    fault, after = site.day(FAULT_NIGHT).isoformat(), site.day(FAULT_NIGHT + 1).isoformat()
+    for serial in site.serials:
+        days = micros[serial]
+        if serial in serials:
+            made = [days[day]["daily_energy"] for day in (fault, after)]
+            truth = [site.truth(serial, k) for k in (FAULT_NIGHT, FAULT_NIGHT + 1)]
+            assert None not in made and sum(made) == sum(t or 0 for t in truth), (serial, made)
+            assert all(0 <= m <= MAX_DAY_WH for m in made), (serial, made)
+        else:
+            assert days[after]["daily_energy"] == site.truth(serial, FAULT_NIGHT + 1), serial
+
+
+# --- one micro's reading spoiled: a warning naming it, exit 0, its energy kept ---------------
+def set_energy(value: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda micro: micro["energy"].update(value=value)
+
+
+SPOILED_READINGS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "dated 2099": lambda micro: micro.update(last_report_date=4_070_908_800),
+    # past the one-hour clock-skew allowance of the computer's own clock
+    "dated 90 minutes ahead": lambda micro: micro.update(last_report_date=int(time.time()) + 5400),
+    "dated not-a-date": lambda micro: micro.update(last_report_date="not-a-date"),
+    "dated in milliseconds of 2099": lambda micro: micro.update(last_report_date=4_070_908_800_000),
+    "dated 31 February": lambda micro: micro.update(last_report_date="2026-02-31T12:00:00+00:00"),
+    "energy NaN": set_energy(math.nan),
+    "energy Infinity": set_energy(math.inf),
+    "energy 1e15": set_energy(1e15),
+    "energy 2**64": set_energy(2**64),
+    "energy -5": set_energy(-5),
+    "energy 0": set_energy(0),
+    "energy text": set_energy("lots"),
+    "energy null": set_energy(None),
+    "energy a unit unknown": lambda micro: micro["energy"].update(units="BTU"),
+    "energy missing": lambda micro: micro.pop("energy"),
+    "energy a bare list": lambda micro: micro.update(energy=[1, 2]),
+    "report date missing": lambda micro: micro.pop("last_report_date"),
+    "serial missing": lambda micro: micro.pop("serial_number"),
+    "serial null": lambda micro: micro.update(serial_number=None),
+    "entry not an object": lambda micro: micro.clear(),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SPOILED_READINGS))
+def test_a_spoiled_reading_is_a_warning_naming_the_serial_and_loses_nothing(
+    site: Site, case: str
+) -> None:
+    body = site.summary_answer(FAULT_NIGHT)
+    micro = body[0]["micro_inverters"][0]
+    serial = micro["serial_number"]
+    SPOILED_READINGS[case](micro)
+    before = site.history()
+    site.emulator.inject_fault(SUMMARY, 200, body=json.dumps(body))
+
+    outcome = site.run(FAULT_NIGHT)
+
+    assert outcome.code == 0, outcome.text
+    assert outcome.errors == [], outcome.err
+    warnings = [line for line in outcome.text.splitlines() if "warning" in line.lower()]
+    assert any(serial in line for line in warnings), outcome.text
+    after = site.history()
+    assert history_days_before(after, FAULT_NIGHT, site) == history_days_before(
+        before, FAULT_NIGHT, site
+    )
+    assert_recorded_truth(site, FAULT_NIGHT, except_serial=serial)
+    assert_plausible(days_added(before, after, serial), site)
+
+    recovered = site.run(FAULT_NIGHT + 1)
+
+    assert recovered.code == 0, recovered.text
+    assert history_days_before(site.history(), FAULT_NIGHT, site) == history_days_before(
+        before, FAULT_NIGHT, site
+    )
+    assert_conserved_after_recovery(site, [serial])
