@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import math
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,7 +28,7 @@ import pytest
 
 import run_inverter_daily_stats
 from panel_tracker.settings import load_config
-from sandbox.enlighten_emulator import EnlightenEmulator
+from sandbox.enlighten_emulator import MALFORMED, EnlightenEmulator
 from sandbox.site import SimulatedSite, SiteScenario
 from tests.conftest import assert_no_secrets, config_secrets, night, start_emulator, write_config
 
@@ -238,3 +240,147 @@ def test_a_spoiled_reading_is_a_warning_naming_the_serial_and_loses_nothing(
         before, FAULT_NIGHT, site
     )
     assert_conserved_after_recovery(site, [serial])
+
+
+# --- a whole answer bad: one error line, exit 1, the history untouched, the gap filled next ---
+HTML_PAGE = "<html><head><title>502 Bad Gateway</title></head><body><h1>502</h1></body></html>"
+RETRIES = [2.0, 4.0, 8.0]  # the documented back-off, injected
+
+
+@dataclass(frozen=True)
+class BadAnswer:
+    status: int
+    body: str
+    count: int = 1
+    waits: tuple[float, ...] = ()
+    said: str = ""
+
+
+BAD_ANSWERS: dict[str, BadAnswer] = {
+    "HTML error page, 502 every time": BadAnswer(502, HTML_PAGE, 4, tuple(RETRIES), "HTTP 502"),
+    "HTML page with 200": BadAnswer(200, HTML_PAGE, said="not JSON"),
+    "JSON cut short": BadAnswer(200, MALFORMED, said="not JSON"),
+    "an object, not a list": BadAnswer(200, json.dumps({"message": "ok"}), said="not a list"),
+    "a list of numbers": BadAnswer(200, json.dumps([1, 2]), said="not a JSON object"),
+    "no micro at all": BadAnswer(200, "[]", said="no micro-inverters"),
+    "micro_inverters a number": BadAnswer(
+        200, json.dumps([{"micro_inverters": 5}]), said="not a list"
+    ),
+    "500 with a JSON body every time": BadAnswer(
+        500,
+        json.dumps({"errorCode": 7, "errorMessages": ["Data is temporarily unavailable"]}),
+        4,
+        tuple(RETRIES),
+        "Data is temporarily unavailable",
+    ),
+    # the first token and the one refreshed for the retry (a fresh pair is saved at once)
+    "401 to each token": BadAnswer(401, "", 2, said="HTTP 401"),
+    "403": BadAnswer(403, json.dumps({"message": "Forbidden", "details": "x", "code": 403})),
+}
+
+
+def assert_gap_filled(site: Site) -> None:
+    """The good night after a failed one: both days of every panel, summing to the truth."""
+    outcome = site.run(FAULT_NIGHT + 1)
+    assert outcome.code == 0, outcome.text
+    assert_conserved_after_recovery(site, site.serials)
+
+
+@pytest.mark.parametrize("case", sorted(BAD_ANSWERS))
+def test_a_bad_inverter_summary_fails_the_night_cleanly_and_the_next_fills_it(
+    site: Site, case: str
+) -> None:
+    bad = BAD_ANSWERS[case]
+    if bad.status == 401:
+        site.emulator.inject_fault(SUMMARY, 401, count=bad.count)
+    else:
+        site.emulator.inject_fault(SUMMARY, bad.status, count=bad.count, body=bad.body)
+    before = site.history_path.read_bytes()
+
+    outcome = site.run(FAULT_NIGHT)
+
+    error = assert_failed_cleanly(site, outcome, before)
+    assert bad.said in error, error
+    assert outcome.waits == list(bad.waits)
+    assert_gap_filled(site)
+
+
+def test_every_micro_unusable_is_one_error_not_a_night_of_silence(site: Site) -> None:
+    body = site.summary_answer(FAULT_NIGHT)
+    for gateway in body:
+        for micro in gateway["micro_inverters"]:
+            micro["energy"]["value"] = math.nan
+    site.emulator.inject_fault(SUMMARY, 200, body=json.dumps(body))
+    before = site.history_path.read_bytes()
+
+    outcome = site.run(FAULT_NIGHT)
+
+    error = assert_failed_cleanly(site, outcome, before)
+    assert "no usable micro-inverter" in error
+    assert_gap_filled(site)
+
+
+class LoopbackSocket:
+    """A TCP server on 127.0.0.1 that misbehaves: ``reset`` closes each connection with a
+    reset after reading the request, ``truncate`` promises 1,000 bytes and sends 20,
+    ``silent`` never accepts (the kernel does, so the client waits for an answer that
+    never comes, only its own timeout ends it)."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.sock = socket.create_server(("127.0.0.1", 0), backlog=16)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.connections = 0
+        self.thread: threading.Thread | None = None
+        if mode != "silent":
+            self.thread = threading.Thread(target=self._serve, daemon=True)
+            self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with conn:
+                conn.recv(65536)
+                if self.mode == "truncate":
+                    conn.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        b'Content-Length: 1000\r\n\r\n[{"signal_strength": 5'
+                    )
+                else:
+                    # SO_LINGER with a zero timeout: close() sends RST, not FIN.
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+
+    def close(self) -> None:
+        self.sock.close()
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+
+
+BROKEN_SERVERS = {
+    # mode: (back-off waits, what the error line says)
+    "reset": (RETRIES, "could not connect after 4 attempts"),
+    "silent": (RETRIES, f"timed out after 4 attempts (no answer within {TIMEOUT_S:g} s)"),
+    "truncate": ([], "Enlighten inverter summary"),
+}
+
+
+@pytest.mark.parametrize("mode", sorted(BROKEN_SERVERS))
+def test_a_reset_a_cut_answer_or_no_answer_fails_the_night_cleanly(site: Site, mode: str) -> None:
+    waits, said = BROKEN_SERVERS[mode]
+    server = LoopbackSocket(mode)
+    site.set_config(api_url=server.url)
+    before = site.history_path.read_bytes()
+    try:
+        outcome = site.run(FAULT_NIGHT)
+    finally:
+        server.close()
+
+    error = assert_failed_cleanly(site, outcome, before)
+    assert said in error, error
+    assert outcome.waits == waits
+    site.set_config(api_url=site.emulator.url)
+    assert_gap_filled(site)
