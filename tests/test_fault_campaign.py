@@ -384,3 +384,46 @@ def test_a_reset_a_cut_answer_or_no_answer_fails_the_night_cleanly(site: Site, m
     assert outcome.waits == waits
     site.set_config(api_url=site.emulator.url)
     assert_gap_filled(site)
+
+
+# --- the system production of a gap spoiled: the gap still conserved, split evenly -----------
+def lifetime_body(start: str, production: list[Any]) -> str:
+    return json.dumps({"system_id": 1, "start_date": start, "production": production, "meta": {}})
+
+
+GAP_START = "2026-01-03"  # the site's first day is 2026-01-01; the missed night's day
+IMPOSSIBLE = "is not possible for this site"
+BAD_PRODUCTION: dict[str, tuple[int, str]] = {
+    "NaN days": (200, lifetime_body(GAP_START, [math.nan, math.nan])),
+    "an impossible day": (200, lifetime_body(GAP_START, [1e300, 1])),
+    "ten megawatt-hours": (200, lifetime_body(GAP_START, [10_000_000, 5_000])),
+    "negative days": (200, lifetime_body(GAP_START, [-5, -7])),
+    "text days": (200, lifetime_body(GAP_START, ["a", None])),
+    "a garbage start date": (200, lifetime_body("garbage", [1, 2])),
+    "a start date in 2099": (200, lifetime_body("2099-01-01", [1, 2])),
+    "no production list": (200, json.dumps({"system_id": 1})),
+    "an HTML page with 500": (500, HTML_PAGE),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_PRODUCTION))
+def test_a_spoiled_system_production_still_conserves_the_gap(site: Site, case: str) -> None:
+    assert site.day(FAULT_NIGHT).isoformat() == GAP_START
+    status, body = BAD_PRODUCTION[case]
+    site.emulator.inject_fault("energy_lifetime", status, count=4, body=body)
+    before = site.history()
+
+    outcome = site.run(FAULT_NIGHT + 1)  # the fault night was missed: a gap of two days
+
+    assert outcome.code == 0, outcome.text
+    assert outcome.errors == [], outcome.err
+    if case in ("an impossible day", "ten megawatt-hours"):
+        # weighting the gap by it would put the whole gap on its first day
+        assert f"warning: the system's production of {GAP_START}" in outcome.out
+        assert IMPOSSIBLE in outcome.out
+    assert history_days_before(site.history(), FAULT_NIGHT, site) == history_days_before(
+        before, FAULT_NIGHT, site
+    )
+    for serial in site.serials:
+        assert_plausible(days_added(before, site.history(), serial), site)
+    assert_conserved_after_recovery(site, site.serials)

@@ -284,7 +284,8 @@ class EnergyLifetime:
         for offset, value in enumerate(production):
             day = first + timedelta(days=offset)
             number = as_number(value)
-            if number is not None and start <= day <= end:
+            # Not a finite number: that day's production is unknown.
+            if number is not None and math.isfinite(number) and start <= day <= end:
                 days[day] = round(number)
         return cls(days)
 
