@@ -65,9 +65,9 @@ class Site:
     capsys: pytest.CaptureFixture[str]
     outcomes: list[Outcome] = field(default_factory=list)
 
-    @property
-    def history_path(self) -> Path:
-        return load_config(self.config).history_path
+    def __post_init__(self) -> None:
+        # read once: a case may spoil the config itself
+        self.history_path: Path = load_config(self.config).history_path
 
     def history(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(self.history_path.read_text(encoding="utf-8"))
@@ -427,3 +427,73 @@ def test_a_spoiled_system_production_still_conserves_the_gap(site: Site, case: s
     for serial in site.serials:
         assert_plausible(days_added(before, site.history(), serial), site)
     assert_conserved_after_recovery(site, site.serials)
+
+
+# --- a bad history file: one error line naming it, exit 1, the file untouched ----------------
+def spoil_day(key: str, entry: Any) -> Callable[[dict[str, Any], str], bytes]:
+    def change(data: dict[str, Any], serial: str) -> bytes:
+        data["micro_inverters"][serial][key] = entry
+        return json.dumps(data).encode()
+
+    return change
+
+
+BAD_HISTORIES: dict[str, tuple[Callable[[dict[str, Any], str], bytes], str]] = {
+    # case: (what the file becomes, what the error line says besides its path)
+    "cut short": (lambda data, serial: json.dumps(data).encode()[:-40], "JSON"),
+    "empty": (lambda data, serial: b"", ""),
+    "not UTF-8": (lambda data, serial: b"\xff\xfe{\x00}\x00garbage", ""),
+    "a list": (lambda data, serial: b"[1, 2, 3]", ""),
+    "NaN lifetime": (
+        spoil_day("2026-01-02", {"daily_energy": 5, "lifetime_energy": math.nan}),
+        "lifetime_energy",
+    ),
+    "Infinity daily": (
+        spoil_day("2026-01-02", {"daily_energy": math.inf, "lifetime_energy": 9}),
+        "daily_energy",
+    ),
+    "a day in 2099": (
+        spoil_day("2099-01-01", {"daily_energy": 5, "lifetime_energy": 9}),
+        "'2099-01-01'",
+    ),
+    "a garbage day": (
+        spoil_day("yesterday", {"daily_energy": 5, "lifetime_energy": 9}),
+        "'yesterday'",
+    ),
+    "a day missing its lifetime": (spoil_day("2026-01-02", {"daily_energy": 5}), "2026-01-02"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_HISTORIES))
+def test_a_bad_history_file_is_one_error_line_and_stays_as_it_is(site: Site, case: str) -> None:
+    change, said = BAD_HISTORIES[case]
+    serial = site.serials[1]
+    bad = change(site.history(), serial)
+    site.history_path.write_bytes(bad)
+
+    outcome = site.run(FAULT_NIGHT)
+
+    error = assert_failed_cleanly(site, outcome, bad)
+    assert str(site.history_path) in error, error
+    assert said in error, error
+
+
+# --- a bad setting: exit 2 ---------------------------------------------------------------------
+BAD_SETTINGS: dict[str, tuple[dict[str, Any], str]] = {
+    "timeout text": ({"http_timeout_seconds": "fast"}, "http_timeout_seconds"),
+    "timeout negative": ({"http_timeout_seconds": -1}, "http_timeout_seconds"),
+    "api_url not a URL": ({"api_url": "enlighten"}, "api_url"),
+    "unknown time zone": ({"timezone": "Mars/Olympus"}, "Mars/Olympus"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SETTINGS))
+def test_a_bad_setting_is_exit_2_and_the_history_untouched(site: Site, case: str) -> None:
+    keys, said = BAD_SETTINGS[case]
+    site.set_config(**keys)
+    before = site.history_path.read_bytes()
+
+    outcome = site.run(FAULT_NIGHT)
+
+    error = assert_failed_cleanly(site, outcome, before, code=2)
+    assert said in error, error
