@@ -596,14 +596,25 @@ class DailyEnergyUpdate:
             result.changed_days.add(iso_last)
             return
         exact = own_days is not None and sum(own_days.get(day, -1) for day in span) == delta
-        if own_days is not None and not exact:
+        day_limit = self._watts(serial) * 24
+        believable = own_days is not None and all(
+            0 <= own_days.get(day, 0) <= day_limit for day in span
+        )
+        exact = exact and believable
+        if own_days is not None and not believable:
+            result.warnings.append(
+                f"serial {serial}: its telemetry for {_iso(span[0])}..{iso_last} holds a day "
+                f"outside 0..{day_limit} Wh; the gap is split by the system's production and "
+                "marked estimated"
+            )
+        elif own_days is not None and not exact:
             result.warnings.append(
                 f"serial {serial}: its telemetry for {_iso(span[0])}..{iso_last} does not add up "
                 "to its lifetime counter; the gap is split by it and marked estimated"
             )
         weights = (
             [float(own_days.get(day, 0)) for day in span]
-            if own_days is not None
+            if own_days is not None and believable
             else gap_weights(span, production)
         )
         parts = split_exactly(delta, weights)

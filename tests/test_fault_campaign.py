@@ -25,12 +25,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 import run_inverter_daily_stats
 from panel_tracker.settings import load_config
 from sandbox.enlighten_emulator import MALFORMED, EnlightenEmulator
 from sandbox.site import SimulatedSite, SiteScenario
-from tests.conftest import assert_no_secrets, config_secrets, night, start_emulator, write_config
+from tests.conftest import (
+    API_KEY,
+    assert_no_secrets,
+    config_secrets,
+    night,
+    start_emulator,
+    write_config,
+)
 
 SUMMARY = "inverters_summary"
 # panel_watts unset: the README's default of 500 W for 24 hours a day.
@@ -103,16 +111,35 @@ class Site:
         raw.update(keys)
         self.config.write_text(json.dumps(raw, indent=4))
 
+    def telemetry_answer(self, offset: int, serial: str, start: date) -> dict[str, Any]:
+        """What the emulator answers on ``offset``'s night to the client's telemetry call."""
+        night(self.emulator, offset)
+        access, _ = self.emulator.issue_tokens()
+        site = self.emulator.site
+        answer = requests.get(
+            f"{self.emulator.url.rstrip('/')}/api/v4/systems/{site.system_id}/devices/micros/{serial}"
+            "/telemetry",
+            params={"start_date": start.isoformat(), "granularity": "week", "key": API_KEY},
+            headers={"Authorization": f"Bearer {access}"},
+            timeout=10,
+        )
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        return body
+
     def summary_answer(self, offset: int) -> list[dict[str, Any]]:
         """What the emulator would answer on ``offset``'s night: a body to spoil."""
         night(self.emulator, offset)
         return self.emulator.site.inverter_summary(self.emulator.sim_now)
 
 
-@pytest.fixture
-def site(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Site]:
+def recorded_site(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], **options: Any
+) -> Iterator[Site]:
     """Four healthy panels (energies in Wh), two good nights recorded."""
-    emulator = start_emulator(SimulatedSite(SiteScenario.healthy(n_panels=4, kj_serials=0)))
+    emulator = start_emulator(
+        SimulatedSite(SiteScenario.healthy(n_panels=4, kj_serials=0)), **options
+    )
     config = write_config(tmp_path, emulator, http_timeout_seconds=TIMEOUT_S)
     state = Site(emulator, config, capsys)
     try:
@@ -121,6 +148,18 @@ def site(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Site]:
         yield state
     finally:
         emulator.stop()
+
+
+@pytest.fixture
+def site(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Site]:
+    """On the free Watt plan: a gap is split by the system's production."""
+    yield from recorded_site(tmp_path, capsys)
+
+
+@pytest.fixture
+def paid_site(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Site]:
+    """On the Kilowatt plan: a gap is filled from each micro's own telemetry."""
+    yield from recorded_site(tmp_path, capsys, plan="kilowatt")
 
 
 def assert_failed_cleanly(site: Site, outcome: Outcome, before: bytes, code: int = 1) -> str:
@@ -175,6 +214,15 @@ def assert_conserved_after_recovery(site: Site, serials: list[str]) -> None:
             truth = [site.truth(serial, k) for k in (FAULT_NIGHT, FAULT_NIGHT + 1)]
             assert None not in made and sum(made) == sum(t or 0 for t in truth), (serial, made)
             assert all(0 <= m <= MAX_DAY_WH for m in made), (serial, made)
+            # an estimate, not nonsense: a healthy site's days are alike, so a split by
+            # sunshine or evenly lands near each day's truth, and a gap put on one day does not
+            assert all(
+                abs(m - (t or 0)) <= 0.25 * (t or 0) for m, t in zip(made, truth, strict=True)
+            ), (
+                serial,
+                made,
+                truth,
+            )
         else:
             assert days[after]["daily_energy"] == site.truth(serial, FAULT_NIGHT + 1), serial
 
@@ -497,3 +545,57 @@ def test_a_bad_setting_is_exit_2_and_the_history_untouched(site: Site, case: str
 
     error = assert_failed_cleanly(site, outcome, before, code=2)
     assert said in error, error
+
+
+# --- a paid plan's telemetry spoiled: the gap still conserved, never split by nonsense --------
+def spoil_interval(field_name: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def change(body: dict[str, Any]) -> None:
+        busy = max(body["intervals"], key=lambda interval: interval["enwh"])
+        busy[field_name] = value
+
+    return change
+
+
+SPOILED_TELEMETRY: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
+    # case: (the change to the first panel's answer, what its warning says)
+    "an interval of NaN Wh": (spoil_interval("enwh", math.nan), "does not add up"),
+    "an interval of 1e15 Wh": (spoil_interval("enwh", 1e15), "outside 0.."),
+    "an interval of -1e6 Wh": (spoil_interval("enwh", -1e6), "outside 0.."),
+    "an interval ending in 2099": (spoil_interval("end_at", 4_070_908_800), "does not add up"),
+    "an interval ending not-a-date": (spoil_interval("end_at", "not-a-date"), "does not add up"),
+    "no intervals": (lambda body: body.update(intervals=[]), "does not add up"),
+    "intervals a number": (lambda body: body.update(intervals=5), "telemetry unavailable"),
+    "end_at garbage": (lambda body: body.update(end_at="soon"), ""),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SPOILED_TELEMETRY))
+def test_a_spoiled_telemetry_answer_still_conserves_the_gap(paid_site: Site, case: str) -> None:
+    site = paid_site
+    serial = site.serials[0]
+    change, said = SPOILED_TELEMETRY[case]
+    body = site.telemetry_answer(FAULT_NIGHT + 1, serial, site.day(FAULT_NIGHT))
+    change(body)
+    site.emulator.inject_fault(f"/micros/{serial}/telemetry", 200, body=json.dumps(body))
+    before = site.history()
+
+    outcome = site.run(FAULT_NIGHT + 1)  # the fault night was missed: a gap of two days
+
+    assert outcome.code == 0, outcome.text
+    assert outcome.errors == [], outcome.err
+    assert said in outcome.out
+    assert history_days_before(site.history(), FAULT_NIGHT, site) == history_days_before(
+        before, FAULT_NIGHT, site
+    )
+    for each in site.serials:
+        assert_plausible(days_added(before, site.history(), each), site)
+    if said == "telemetry unavailable":
+        # an answer that cannot be read ends the telemetry: every panel's gap is estimated
+        assert_conserved_after_recovery(site, site.serials)
+        return
+    assert_conserved_after_recovery(site, [serial])
+    micros = site.history()["micro_inverters"]
+    for other in site.serials[1:]:  # filled exactly from their own telemetry
+        assert micros[other][site.day(FAULT_NIGHT).isoformat()]["daily_energy"] == site.truth(
+            other, FAULT_NIGHT
+        )
