@@ -599,3 +599,71 @@ def test_a_spoiled_telemetry_answer_still_conserves_the_gap(paid_site: Site, cas
         assert micros[other][site.day(FAULT_NIGHT).isoformat()]["daily_energy"] == site.truth(
             other, FAULT_NIGHT
         )
+
+
+# --- the token refresh spoiled: one error line, exit 1, history and tokens as they were --------
+BAD_TOKEN_ANSWERS: dict[str, BadAnswer] = {
+    "HTML page with 200": BadAnswer(200, HTML_PAGE, said="not JSON"),
+    "JSON cut short": BadAnswer(200, MALFORMED, said="not JSON"),
+    "no tokens in it": BadAnswer(200, json.dumps({"token_type": "bearer"}), said="lacks"),
+    "HTML error page, 502 every time": BadAnswer(502, HTML_PAGE, 4, tuple(RETRIES), "HTTP 502"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_TOKEN_ANSWERS))
+def test_a_bad_token_answer_fails_the_night_and_keeps_the_tokens(site: Site, case: str) -> None:
+    bad = BAD_TOKEN_ANSWERS[case]
+    access, refresh = site.emulator.issue_tokens(access_expires_in=-60)  # due for a refresh
+    site.set_config(access_token=access, refresh_token=refresh)
+    config_before = site.config.read_bytes()
+    site.emulator.inject_fault("/oauth/token", bad.status, count=bad.count, body=bad.body)
+    before = site.history_path.read_bytes()
+
+    outcome = site.run(FAULT_NIGHT)
+
+    error = assert_failed_cleanly(site, outcome, before)
+    assert bad.said in error, error
+    assert outcome.waits == list(bad.waits)
+    assert site.config.read_bytes() == config_before  # the refresh token still the live one
+    assert site.emulator.refresh_token_valid(refresh)
+    assert_gap_filled(site)
+
+
+# --- the system's details spoiled on the first night: no history made, the exit as documented -
+BAD_SYSTEMS: dict[str, tuple[Callable[[dict[str, Any]], None] | None, int, str]] = {
+    # case: (the change to the system's answer, or None for an HTML page; exit; said)
+    "an unknown time zone": (lambda body: body.update(timezone="Mars/Olympus"), 2, "Mars/Olympus"),
+    "no time zone": (lambda body: body.update(timezone=None), 2, '"timezone"'),
+    "a time zone of a number": (lambda body: body.update(timezone=5), 2, "time zone"),
+    "an HTML page": (None, 1, "not JSON"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SYSTEMS))
+def test_a_bad_system_answer_on_the_first_night_records_nothing(
+    site: Site, tmp_path: Path, case: str
+) -> None:
+    change, code, said = BAD_SYSTEMS[case]
+    (tmp_path / "fresh").mkdir()
+    fresh = Site(site.emulator, write_config(tmp_path / "fresh", site.emulator), site.capsys)
+    if change is None:
+        body = HTML_PAGE
+    else:
+        night(site.emulator, FAULT_NIGHT)
+        access, _ = site.emulator.issue_tokens()
+        answer = requests.get(
+            f"{site.emulator.url.rstrip('/')}/api/v4/systems/{site.emulator.site.system_id}",
+            params={"key": API_KEY},
+            headers={"Authorization": f"Bearer {access}"},
+            timeout=10,
+        ).json()
+        change(answer)
+        body = json.dumps(answer)
+    site.emulator.inject_fault(f"/systems/{site.emulator.site.system_id}", 200, body=body)
+
+    outcome = fresh.run(FAULT_NIGHT)
+
+    assert outcome.code == code, outcome.text
+    assert len(outcome.errors) == 1, outcome.err
+    assert said in outcome.errors[0], outcome.errors[0]
+    assert not fresh.history_path.exists()
