@@ -13,6 +13,7 @@ unknown or plausible, its energy conserved once the next good night comes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import socket
@@ -403,6 +404,8 @@ class LoopbackSocket:
                     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
 
     def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() that close() would not
         self.sock.close()
         if self.thread is not None:
             self.thread.join(timeout=5)
@@ -410,9 +413,9 @@ class LoopbackSocket:
 
 BROKEN_SERVERS = {
     # mode: (back-off waits, what the error line says)
-    "reset": (RETRIES, "could not connect after 4 attempts"),
+    "reset": (RETRIES, "the connection was dropped after 4 attempts"),
     "silent": (RETRIES, f"timed out after 4 attempts (no answer within {TIMEOUT_S:g} s)"),
-    "truncate": ([], "Enlighten inverter summary"),
+    "truncate": (RETRIES, "the answer was cut short after 4 attempts (IncompleteRead(22 bytes"),
 }
 
 

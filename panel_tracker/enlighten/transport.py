@@ -47,7 +47,13 @@ from .models import rate_limit_reset
 logger = logging.getLogger(__name__)
 
 _MAX_BODY_QUOTE = 200
-_OS_ERROR = re.compile(r"\[Errno -?\d+\] [^)\"'\]]+")
+# The useful words in urllib3's long story of a failed connection.
+_OS_ERROR = re.compile(
+    r"\[Errno -?\d+\] [^)\"'\]]+|Connection reset by peer"
+    r"|Remote end closed connection without response|IncompleteRead\([^)]*\)"
+)
+# An answer whose body was cut off: as transient as a dropped connection.
+_CUT_SHORT = requests.exceptions.ChunkedEncodingError
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +291,7 @@ class Transport:
                     auth=auth,
                     timeout=self.timeout,
                 )
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except (requests.ConnectionError, requests.Timeout, _CUT_SHORT) as exc:
                 self._raise_if_token_answer_lost(kind, exc, what)
                 if retries < self.retry.retries:
                     retries += 1
@@ -432,4 +438,8 @@ class Transport:
 
 
 def _problem(exc: requests.RequestException) -> str:
-    return "timed out" if isinstance(exc, requests.Timeout) else "could not connect"
+    if isinstance(exc, requests.Timeout):
+        return "timed out"
+    if isinstance(exc, _CUT_SHORT):
+        return "the answer was cut short"
+    return "could not connect" if never_reached_server(exc) else "the connection was dropped"
