@@ -129,7 +129,7 @@ def _account(history: History, run: DailyRun, update: UpdateResult) -> None:
             run.reporting += 1
             run.total_wh += value or 0
             run.unknown += value is None
-        else:
+        elif serial not in update.rejected:  # a rejected reading has its own warning
             run.warnings.append(f"serial {serial} has not reported since {last}")
     run.warnings.extend(update.warnings)
     run.notes.extend(update.notes)
