@@ -8,7 +8,10 @@ it asserts what the README's exit table promises: exit 0 with a warning naming t
 or exit 1/2 with one ``error:`` line; never a traceback or "unexpected"; and the history
 after the run holds nothing lost or invented: unchanged on a failure; on a success every
 untouched panel's new day is the simulated truth and the faulted panel's day is missing,
-unknown or plausible, its energy conserved once the next good night comes.
+unknown or plausible, and once the next good night comes its days sum exactly to the truth,
+each within 25 % of it (never a whole gap put on one day). Faults of the inverter summary,
+energy_lifetime, a paid plan's telemetry, the token refresh and the system's details are
+each taken in turn, then bad history files and bad settings.
 """
 
 from __future__ import annotations
