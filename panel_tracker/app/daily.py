@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Protocol, runtime_checkable
@@ -59,6 +59,7 @@ class EnlightenSource(GapSource, Protocol):
 
     def ensure_fresh_token(self) -> None: ...
     def inverter_readings(self) -> Sequence[Reading]: ...
+    def unreadable_serials(self) -> Mapping[str, str]: ...
     def system(self) -> SystemDetails: ...
 
 
@@ -114,10 +115,9 @@ def resolve_timezone(config: Config, history: History, source: EnlightenSource) 
         ) from None
 
 
-def _account(history: History, run: DailyRun, update: UpdateResult) -> None:
-    if update.day is None:
-        return
-    day = update.day
+def _tally(history: History, run: DailyRun, day: str, reported: Collection[str]) -> None:
+    """The day's total and panels, and a warning for each panel gone silent; ``reported``
+    are the serials whose reading came but was rejected or unreadable (said elsewhere)."""
     cutoff = (date.fromisoformat(day) - timedelta(days=RETIRED_AFTER_DAYS)).isoformat()
     for serial in history.serials():
         last = history.last_date(serial)
@@ -129,8 +129,22 @@ def _account(history: History, run: DailyRun, update: UpdateResult) -> None:
             run.reporting += 1
             run.total_wh += value or 0
             run.unknown += value is None
-        elif serial not in update.rejected:  # a rejected reading has its own warning
+        elif serial not in reported:
             run.warnings.append(f"serial {serial} has not reported since {last}")
+
+
+def _account(
+    history: History,
+    run: DailyRun,
+    update: UpdateResult,
+    unreadable: Mapping[str, str] | None = None,
+) -> None:
+    if update.day is None:
+        return
+    unreadable = unreadable or {}
+    _tally(history, run, update.day, {*update.rejected, *unreadable})
+    for serial, problem in sorted(unreadable.items()):
+        run.warnings.append(f"serial {serial}: reading skipped, not recorded: {problem}")
     run.warnings.extend(update.warnings)
     run.notes.extend(update.notes)
     if len(update.new_serials) > 3:
@@ -223,7 +237,7 @@ def update_history(
     _warn_if_refresh_token_expires_soon(config, history, run, now)
     save_history(config.history_path, history)
     run.day = result.day
-    _account(history, run, result)
+    _account(history, run, result, source.unreadable_serials())
     return history, run
 
 
