@@ -11,6 +11,8 @@ or config error. ``--install-cron`` and ``--install-task`` put it on a schedule.
 import argparse
 import functools
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import require_python  # noqa: F401  (first: a clear word on a too-old Python)
@@ -100,15 +102,17 @@ def _sheets_client(config: Config) -> SheetsClient:
     return client
 
 
-def _reading_source(config: Config) -> EnlightenSource:
+def _reading_source(config: Config, *, sleep: Callable[[float], None]) -> EnlightenSource:
     # Built under the lock, with the tokens read there (a run that waited gets the new pair).
     # "source": "envoy" reads the gateway on the home network; else the cloud (default).
-    source = envoy_source(config) or enlighten_client(config)
+    source = envoy_source(config) or enlighten_client(config, sleep=sleep)
     register_secrets(source.secrets)  # tokens issued during this run, too
     return source
 
 
-def run_one_system(config_path: Path, args: argparse.Namespace) -> int:
+def run_one_system(
+    config_path: Path, args: argparse.Namespace, *, sleep: Callable[[float], None] = time.sleep
+) -> int:
     config = load_config(config_path)
     register_secrets(config.secrets)
     alerts = alert_settings(config)
@@ -116,7 +120,10 @@ def run_one_system(config_path: Path, args: argparse.Namespace) -> int:
     register_secrets(lambda: export_secrets(config))
     try:
         run = run_daily_job(
-            config, _reading_source, push_sheet=not args.no_sheet, sheets_client=_sheets_client
+            config,
+            functools.partial(_reading_source, sleep=sleep),
+            push_sheet=not args.no_sheet,
+            sheets_client=_sheets_client,
         )
     except PanelTrackerError as exc:
         # The dead-man's switch hears about a failed night too, not only about silence.
@@ -198,7 +205,8 @@ def export_main(argv: list[str]) -> int:
     return run_script(body, verbose=args.verbose)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, sleep: Callable[[float], None] = time.sleep) -> int:
+    """The job; ``sleep`` is how the Enlighten retries wait (a test passes its own)."""
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["export"]:
         return export_main(argv[1:])
@@ -238,7 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     for path in paths:
         prefix = f"{path}: " if len(paths) > 1 else ""
         code = run_script(
-            functools.partial(run_one_system, path, args), verbose=args.verbose, prefix=prefix
+            functools.partial(run_one_system, path, args, sleep=sleep),
+            verbose=args.verbose,
+            prefix=prefix,
         )
         status = max(status, code)
     return status

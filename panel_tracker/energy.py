@@ -143,13 +143,31 @@ def gap_weights(days: Sequence[date], production: Mapping[date, int] | None) -> 
     """
     if not production:
         return [1.0] * len(days)
-    values = [float(production.get(day, 0) or 0) for day in days]
-    known = [v for v in values if v > 0]
+    values = [production.get(day) for day in days]
+    known = [float(v) for v in values if v is not None and v > 0]
     if not known:
         return [1.0] * len(days)
     mean = sum(known) / len(known)
-    last_known = max(i for i, v in enumerate(values) if v > 0)
-    return [mean if (v <= 0 and i > last_known) else v for i, v in enumerate(values)]
+    last_known = max(i for i, v in enumerate(values) if v is not None and v > 0)
+    # A day the answer lacks (or whose value was refused as impossible) is unknown, not dark.
+    return [
+        mean if v is None or (v <= 0 and i > last_known) else float(v) for i, v in enumerate(values)
+    ]
+
+
+def _wh(value: int) -> str:
+    """An energy for a message: in full, or in short when absurdly long."""
+    return f"{value:,} Wh" if abs(value) < 10**12 else f"{float(value):.3g} Wh"
+
+
+def plausible_production(
+    production: Mapping[date, int] | None, limit_wh: int
+) -> Mapping[date, int] | None:
+    """The system's daily production without the days no site could make: more than all its
+    micro-inverters at their rating for 24 hours (``limit_wh``), or below zero."""
+    if production is None:
+        return None
+    return {day: wh for day, wh in production.items() if 0 <= wh <= limit_wh}
 
 
 def covering_span(spans: Iterable[tuple[date, date]]) -> tuple[date, date] | None:
@@ -247,7 +265,10 @@ class DailyEnergyUpdate:
         self._latest_days: dict[str, str | None] = {}
         latest_allowed = self._now + CLOCK_SKEW
         self._pending: list[_Pending] = []
+        # What the whole site could make in a day: bounds the system production of a gap.
+        self._site_day_limit = 0
         for reading in readings:
+            self._site_day_limit += self._watts(reading.serial) * 24
             pending, problem = self._screen(reading, latest_allowed)
             if pending is not None:
                 self._pending.append(pending)
@@ -350,6 +371,14 @@ class DailyEnergyUpdate:
         ``exact`` (paid plans' per-micro telemetry: serial -> {day: Wh}) fills a serial's
         gap with its own days, which are then not estimates when they add up exactly."""
         result = UpdateResult(day=self.local_day())
+        believable = plausible_production(production, self._site_day_limit)
+        for day in sorted(set(production or {}) - set(believable or {})):
+            result.warnings.append(
+                f"the system's production of {_iso(day)} ({_wh((production or {})[day])}) is not "
+                f"possible for this site (0..{self._site_day_limit} Wh); that day of a gap is "
+                "weighted as an average one"
+            )
+        production = believable
         for serial, problem in self._rejected:
             result.rejected.append(serial)
             result.warnings.append(f"serial {serial}: reading rejected, not recorded: {problem}")
@@ -579,14 +608,25 @@ class DailyEnergyUpdate:
             result.changed_days.add(iso_last)
             return
         exact = own_days is not None and sum(own_days.get(day, -1) for day in span) == delta
-        if own_days is not None and not exact:
+        day_limit = self._watts(serial) * 24
+        believable = own_days is not None and all(
+            0 <= own_days.get(day, 0) <= day_limit for day in span
+        )
+        exact = exact and believable
+        if own_days is not None and not believable:
+            result.warnings.append(
+                f"serial {serial}: its telemetry for {_iso(span[0])}..{iso_last} holds a day "
+                f"outside 0..{day_limit} Wh; the gap is split by the system's production and "
+                "marked estimated"
+            )
+        elif own_days is not None and not exact:
             result.warnings.append(
                 f"serial {serial}: its telemetry for {_iso(span[0])}..{iso_last} does not add up "
                 "to its lifetime counter; the gap is split by it and marked estimated"
             )
         weights = (
             [float(own_days.get(day, 0)) for day in span]
-            if own_days is not None
+            if own_days is not None and believable
             else gap_weights(span, production)
         )
         parts = split_exactly(delta, weights)

@@ -497,15 +497,21 @@ class EnlightenEmulator(LoopbackEmulator):
         }
 
     def _systems(self, req: _Request, _: re.Match[str]) -> Reply:
+        """The one system, paged as documented: ``page`` default 1, ``size`` 1 to 100
+        (default 10); the answer names the page and size it served."""
+        page, size = _int_param(req.params, "page", 1), _int_param(req.params, "size", 10)
+        if page is None or size is None or page < 1 or not 1 <= size <= 100:
+            return error_reply(422, "Invalid request because of 'page' or 'size'")
+        systems = [self._system_body()][(page - 1) * size : page * size]
         return json_reply(
             200,
             {
                 "total": 1,
-                "current_page": 1,
-                "size": 10,
-                "count": 1,
+                "current_page": page,
+                "size": size,
+                "count": len(systems),
                 "items": "systems",
-                "systems": [self._system_body()],
+                "systems": systems,
             },
         )
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Protocol, runtime_checkable
@@ -61,6 +61,7 @@ class EnlightenSource(GapSource, Protocol):
 
     def ensure_fresh_token(self) -> None: ...
     def inverter_readings(self) -> Sequence[Reading]: ...
+    def unreadable_serials(self) -> Mapping[str, str]: ...
     def system(self) -> SystemDetails: ...
 
 
@@ -116,19 +117,13 @@ def resolve_timezone(config: Config, history: History, source: EnlightenSource) 
         ) from None
 
 
-def _account(
-    history: History,
-    run: DailyRun,
-    update: UpdateResult,
-    *,
-    weighted: bool,
-    replaced: Sequence[Replacement] = (),
+def _tally(
+    history: History, run: DailyRun, day: str, reported: Collection[str], gone: Collection[str]
 ) -> None:
-    if update.day is None:
-        return
-    day = update.day
+    """The day's total and panels, and a warning for each panel gone silent; ``reported``
+    are the serials whose reading came but was rejected or unreadable (said elsewhere),
+    ``gone`` the replaced ones (neither counted nor warned about)."""
     cutoff = (date.fromisoformat(day) - timedelta(days=RETIRED_AFTER_DAYS)).isoformat()
-    gone = {r.old for r in replaced}
     for serial in history.serials():
         last = history.last_date(serial)
         if last is None or last < cutoff or serial in gone:
@@ -139,8 +134,26 @@ def _account(
             run.reporting += 1
             run.total_wh += value or 0
             run.unknown += value is None
-        else:
+        elif serial not in reported:
             run.warnings.append(f"serial {serial} has not reported since {last}")
+
+
+def _account(
+    history: History,
+    run: DailyRun,
+    update: UpdateResult,
+    *,
+    weighted: bool,
+    unreadable: Mapping[str, str] | None = None,
+    replaced: Sequence[Replacement] = (),
+) -> None:
+    if update.day is None:
+        return
+    unreadable = unreadable or {}
+    gone = {r.old for r in replaced}
+    _tally(history, run, update.day, {*update.rejected, *unreadable}, gone)
+    for serial, problem in sorted(unreadable.items()):
+        run.warnings.append(f"serial {serial}: reading skipped, not recorded: {problem}")
     run.warnings.extend(update.warnings)
     run.notes.extend(update.notes)
     if len(update.new_serials) > 3:
@@ -254,6 +267,7 @@ def update_history(
         run,
         result,
         weighted=bool(gap_data.production),
+        unreadable=source.unreadable_serials(),
         replaced=report.replacements if report is not None else (),
     )
     return history, run

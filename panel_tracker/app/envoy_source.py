@@ -62,6 +62,10 @@ class EnvoySource:
             self._readings = read_gateway(self.settings).readings
         return self._readings
 
+    def unreadable_serials(self) -> dict[str, str]:
+        """None: pyenphase hands over typed readings, never an entry it could not read."""
+        return {}
+
     def energy_lifetime(self, start: date, end: date) -> dict[date, int]:
         """No daily production on the gateway: the gap is split evenly, its total exact."""
         logger.info("gateway source: %s..%s split evenly from the lifetime counters", start, end)

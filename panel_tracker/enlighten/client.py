@@ -110,6 +110,7 @@ class EnlightenClient:
             clock=clock,
         )
         self._api_key = api_key
+        self._unreadable: dict[str, str] = {}
 
     # --- tokens (held by ``oauth``) -----------------------------------------------------------
     @property
@@ -160,15 +161,19 @@ class EnlightenClient:
         """Every micro of every gateway, one reading per serial (the latest if listed twice)."""
         latest: dict[str, InverterReading] = {}
         gateways: set[str] = set()
+        unreadable: dict[str, str] = {}
 
         def read(body: Any) -> tuple[int, int]:
             page = InverterSummaryPage.from_inverters_summary(body)
             for problem in page.problems:
                 logger.warning("skipped an entry of the inverter summary: %s", problem)
             gateways.update(page.gateways)
+            unreadable.update(page.unreadable)
             return page.micros, sum(keep_latest(latest, r) for r in page.readings)
 
         calls = self._summary_pages(read)
+        # A serial listed twice, once unreadably (a ghost on an old gateway), still reported.
+        self._unreadable = {s: why for s, why in unreadable.items() if s not in latest}
         logger.info(
             "Enlighten: read %d micro-inverters from %d gateway(s) in %d call(s)",
             len(latest),
@@ -176,6 +181,11 @@ class EnlightenClient:
             calls,
         )
         return [latest[serial] for serial in sorted(latest)]
+
+    def unreadable_serials(self) -> dict[str, str]:
+        """Serials the last ``inverter_readings`` listed only in entries it could not read,
+        and why: they reported, but nothing of theirs can be recorded."""
+        return dict(self._unreadable)
 
     def inverter_summary(self) -> list[Any]:
         """The inverter summary as the API gives it: a list, one element per gateway.

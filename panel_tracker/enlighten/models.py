@@ -171,13 +171,15 @@ class InverterSummaryPage:
     """One page of ``inverters_summary_by_envoy_or_site``: a list, one element per gateway.
 
     ``micros`` counts every entry listed (usable or not), which is what paging goes by;
-    ``problems`` says why each unusable entry was skipped.
+    ``problems`` says why each unusable entry was skipped, and ``unreadable`` says it by
+    serial for those that have one.
     """
 
     readings: list[InverterReading]
     micros: int
     gateways: set[str]
     problems: list[str]
+    unreadable: dict[str, str]
 
     @classmethod
     def from_inverters_summary(cls, body: Any) -> InverterSummaryPage:
@@ -188,7 +190,7 @@ class InverterSummaryPage:
                 "the inverter summary is not a list of gateways "
                 f"(got {type(body).__name__}); the API may have changed"
             )
-        page = cls(readings=[], micros=0, gateways=set(), problems=[])
+        page = cls(readings=[], micros=0, gateways=set(), problems=[], unreadable={})
         micros = 0
         for element in body:
             gateway, entries = _gateway_entries(element)
@@ -199,13 +201,18 @@ class InverterSummaryPage:
             raise BadResponseError(
                 f"no usable micro-inverter in the inverter summary ({page.problems[0]})"
             )
-        return cls(page.readings, micros, page.gateways, page.problems)
+        return cls(page.readings, micros, page.gateways, page.problems, page.unreadable)
 
     def _add(self, micro: Any, gateway: str | None) -> None:
         try:
             reading = InverterReading.from_summary_micro(micro, gateway)
         except BadResponseError as exc:
             self.problems.append(str(exc))
+            serial = (
+                optional_str(micro.get("serial_number")) if isinstance(micro, Mapping) else None
+            )
+            if serial is not None:
+                self.unreadable[serial] = str(exc)
             return
         if reading.envoy_serial:
             self.gateways.add(reading.envoy_serial)
@@ -284,7 +291,8 @@ class EnergyLifetime:
         for offset, value in enumerate(production):
             day = first + timedelta(days=offset)
             number = as_number(value)
-            if number is not None and start <= day <= end:
+            # Not a finite number: that day's production is unknown.
+            if number is not None and math.isfinite(number) and start <= day <= end:
                 days[day] = round(number)
         return cls(days)
 

@@ -47,7 +47,13 @@ from .models import rate_limit_reset
 logger = logging.getLogger(__name__)
 
 _MAX_BODY_QUOTE = 200
-_OS_ERROR = re.compile(r"\[Errno -?\d+\] [^)\"'\]]+")
+# The useful words in urllib3's long story of a failed connection.
+_OS_ERROR = re.compile(
+    r"\[Errno -?\d+\] [^)\"'\]]+|Connection reset by peer"
+    r"|Remote end closed connection without response|IncompleteRead\([^)]*\)"
+)
+# An answer whose body was cut off: as transient as a dropped connection.
+_CUT_SHORT = requests.exceptions.ChunkedEncodingError
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +110,8 @@ def never_reached_server(exc: requests.RequestException) -> bool:
 
 
 def error_detail(response: requests.Response) -> str:
-    """The server's own words, from either v4 error shape or whatever text came back.
+    """The server's own words, from any v4 error shape (``message``/``details``,
+    ``reason``/``message`` list, ``errorMessages`` list) or whatever text came back.
 
     Not shortened here: redaction must see a whole secret before the text is cut.
     """
@@ -114,7 +121,7 @@ def error_detail(response: requests.Response) -> str:
         return " ".join(response.text.split())
     if isinstance(body, Mapping):
         parts: list[str] = []
-        for key in ("message", "details", "reason"):
+        for key in ("message", "details", "reason", "errorMessages"):
             value = body.get(key)
             if isinstance(value, list):
                 value = "; ".join(str(item) for item in value)
@@ -284,7 +291,7 @@ class Transport:
                     auth=auth,
                     timeout=self.timeout,
                 )
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except (requests.ConnectionError, requests.Timeout, _CUT_SHORT) as exc:
                 self._raise_if_token_answer_lost(kind, exc, what)
                 if retries < self.retry.retries:
                     retries += 1
@@ -431,4 +438,8 @@ class Transport:
 
 
 def _problem(exc: requests.RequestException) -> str:
-    return "timed out" if isinstance(exc, requests.Timeout) else "could not connect"
+    if isinstance(exc, requests.Timeout):
+        return "timed out"
+    if isinstance(exc, _CUT_SHORT):
+        return "the answer was cut short"
+    return "could not connect" if never_reached_server(exc) else "the connection was dropped"
