@@ -67,6 +67,15 @@ class Degradation:
     years: float
     reason: str | None = None
 
+    def short(self) -> str:
+        """The rate and its interval, or why there is none: for the report's line."""
+        if self.rate is None or self.low is None or self.high is None:
+            return f"degradation: not enough data ({self.reason})"
+        return (
+            f"degradation {self.rate:+.2%}/year "
+            f"({self.confidence:.0%} CI {self.low:+.2%} to {self.high:+.2%})"
+        )
+
     def describe(self) -> str:
         if self.rate is None or self.low is None or self.high is None:
             return f"degradation: not enough data ({self.reason})"
@@ -162,12 +171,19 @@ class PanelEvidence:
             lines.append(f"replaces {self.replaces} (first report {self.replaced_on})")
         return lines
 
-    def short_line(self) -> str:
-        """The report's line for the panel: lost energy to date and degradation."""
-        return (
-            f"{self.serial}: {self.lost_to_date:,.0f} Wh lost against the median to date; "
-            + self.degradation.describe()
-        )
+
+def evidence_line(history: History, table: RatioTable, serial: str) -> str:
+    """The report's short line for a panel: energy lost to date and degradation per year.
+
+    ``table`` must span the whole history (the rate needs every year)."""
+    rows = _serial_rows(history, serial, table)
+    column = table.column(serial)
+    window = slice(rows.start, rows.stop)
+    lost = float(np.nansum(table.expected[window, column] - table.energy[window, column]))
+    return (
+        f"{serial}: {lost:,.0f} Wh lost against the array median to date, "
+        + degradation_rate(table.ratio[window, column]).short()
+    )
 
 
 def _serial_rows(history: History, serial: str, table: RatioTable) -> range:
