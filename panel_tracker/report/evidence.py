@@ -72,20 +72,20 @@ class Degradation:
 
     def short(self) -> str:
         """The rate and its interval, or why there is none: for the report's line."""
+        return self._said()
+
+    def describe(self) -> str:
+        """``short``, and what the rate was taken over: for the evidence file."""
+        return self._said(
+            f"; year-on-year median of {self.pairs} day pairs over {self.years:.1f} years"
+        )
+
+    def _said(self, basis: str = "") -> str:
         if self.rate is None or self.low is None or self.high is None:
             return f"degradation: not enough data ({self.reason})"
         return (
             f"degradation {self.rate:+.2%}/year "
-            f"({self.confidence:.0%} CI {self.low:+.2%} to {self.high:+.2%})"
-        )
-
-    def describe(self) -> str:
-        if self.rate is None or self.low is None or self.high is None:
-            return f"degradation: not enough data ({self.reason})"
-        return (
-            f"degradation {self.rate:+.2%}/year ({self.confidence:.0%} CI {self.low:+.2%} to "
-            f"{self.high:+.2%}; year-on-year median of {self.pairs} day pairs over "
-            f"{self.years:.1f} years)"
+            f"({self.confidence:.0%} CI {self.low:+.2%} to {self.high:+.2%}{basis})"
         )
 
 
