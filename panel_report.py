@@ -2,9 +2,12 @@
 """Write the panel health report: an HTML page with charts that opens in any browser.
 
     python panel_report.py [--config PATH] [--out DIR] [--days N] [-q|-v]
+    python panel_report.py --evidence SERIAL [--config PATH] [--out DIR]
 
 The page goes to ``--out``, else the config's ``report_dir``, else ``report/`` beside the
-config; its path is printed last. Exit status: 0 written, 1 failed, 2 usage or config error.
+config; its path is printed last. ``--evidence`` writes one panel's evidence instead (a CSV
+of its days and a PNG, for a warranty claim) into the same folder and prints both paths.
+Exit status: 0 written, 1 failed, 2 usage or config error (an unknown serial too).
 """
 
 import argparse
@@ -22,7 +25,9 @@ from panel_tracker.cli import (
 )
 from panel_tracker.errors import PanelTrackerError, UsageError
 from panel_tracker.health.assess import assess
+from panel_tracker.health.table import ratio_table
 from panel_tracker.history import load_history
+from panel_tracker.report.evidence import panel_evidence, write_evidence
 from panel_tracker.report.page import DEFAULT_REPORT_DAYS, write_report
 from panel_tracker.settings import default_config_path, load_config
 
@@ -45,6 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=DEFAULT_REPORT_DAYS,
         help=f"days shown in the charts (default {DEFAULT_REPORT_DAYS})",
+    )
+    parser.add_argument(
+        "--evidence",
+        metavar="SERIAL",
+        help="write one panel's evidence for a warranty claim instead of the page: "
+        "evidence-SERIAL.csv (every day against the array median, lost energy, degradation "
+        "per year) and evidence-SERIAL.png",
     )
     return parser
 
@@ -70,6 +82,19 @@ def main(argv: list[str] | None = None) -> int:
             if args.out
             else (settings.report.report_dir or config.resolve("report"))
         )
+        if args.evidence is not None:
+            # the degradation rate needs every year, not the night's window
+            table = ratio_table(history, settings.health, panel_watts=settings.panel_watts)
+            evidence = panel_evidence(
+                history, table, report, args.evidence.strip(), source=str(config.history_path)
+            )
+            paths = write_evidence(evidence, out_dir)
+            if not args.quiet:
+                for line in evidence.summary_lines():
+                    print(line)
+            for path in paths:
+                print(path)
+            return EXIT_OK
         index = write_report(history, report, report_options(config), out_dir, days=args.days)
         if not args.quiet:
             for line in report.summary_lines():

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -58,10 +58,13 @@ def synthetic_history(
     seed: int = 7,
     full_wh: int = 2000,
     weather: Sequence[float] | None = None,
+    decline: Mapping[int, float] | None = None,
 ) -> History:
     """A small history without the site: ``faults`` are (panel, from day, to day or None, loss).
 
     Every panel makes ``full_wh`` x the day's weather x +-2 % noise, less its fault's loss.
+    ``decline`` maps a panel to a yearly loss compounding from the first day (0.01: each day
+    makes exactly 99 % of the same day a year earlier), the truth a degradation rate is held to.
     """
     rng = random.Random(seed)
     serials = synthetic_serials(panels)
@@ -74,7 +77,8 @@ def synthetic_history(
             loss = sum(
                 f[3] for f in faults if f[0] == index and f[1] <= k and (f[2] is None or k < f[2])
             )
-            wh = round(full_wh * sky * rng.uniform(0.98, 1.02) * (1 - loss))
+            ageing = (1 - (decline or {}).get(index, 0.0)) ** (k / 365)
+            wh = round(full_wh * sky * rng.uniform(0.98, 1.02) * (1 - loss) * ageing)
             lifetime[serial] += wh
             history.micros.setdefault(serial, {})[day] = {
                 "daily_energy": wh,

@@ -1,1 +1,1 @@
-"""The report: one self-contained HTML page with charts."""
+"""The report: one self-contained HTML page with charts, and one panel's evidence files."""

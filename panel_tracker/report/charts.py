@@ -289,3 +289,56 @@ def totals_chart(
     _date_axis(axis)
     axis.grid(True, axis="y", alpha=0.3)
     return figure
+
+
+def evidence_chart(
+    days: Sequence[str],
+    *,
+    energy: Sequence[int | None],
+    median: Sequence[float | None],
+    weak: Sequence[bool],
+    lost_to_date: Sequence[float],
+    title: str,
+    subtitle: str,
+    width_in: float = 8.0,
+) -> Any:
+    """One panel's evidence: its daily energy beside the array median, weak days marked, and
+    the energy lost against the median summed to date below."""
+    figure = _figure(5.6, width_in)
+    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=(2, 1))
+    x = [date.fromisoformat(d) for d in days]
+    made = np.array([np.nan if e is None else e for e in energy], dtype=float) / 1000.0
+    should = np.array([np.nan if m is None else m for m in median], dtype=float) / 1000.0
+    marked = np.array(weak, dtype=bool)
+    thin = 0.6 if len(days) > 120 else 1.0  # years of days: thin lines, or one blue block
+    top.plot(x, should, color="#9e9e9e", linewidth=thin * 2, label="array median (per rated W)")
+    top.plot(x, made, color="#1565c0", linewidth=thin, label="this panel")
+    if marked.any():
+        top.plot(
+            [d for d, w in zip(x, marked, strict=True) if w],
+            made[marked],
+            linestyle="none",
+            marker="o",
+            markersize=2.5,
+            color=RED,
+            label="weak day",
+        )
+    top.set_ylabel("kWh per day", fontsize=BASE_FONT)
+    top.legend(
+        fontsize=BASE_FONT - 2,
+        loc="lower left",
+        bbox_to_anchor=(0.0, 1.0),
+        ncol=3,
+        frameon=False,
+        borderaxespad=0.2,
+    )
+    top.grid(True, alpha=0.3)
+    figure.suptitle(f"{title}\n{subtitle}", fontsize=BASE_FONT - 1, x=0.02, ha="left")
+    bottom.plot(x, np.array(lost_to_date, dtype=float) / 1000.0, color=RED, linewidth=1.4)
+    bottom.axhline(0.0, color="#424242", linewidth=0.8)
+    bottom.set_ylabel("kWh lost to date", fontsize=BASE_FONT)
+    bottom.grid(True, alpha=0.3)
+    for axis in (top, bottom):
+        axis.tick_params(labelsize=BASE_FONT - 1)
+    _date_axis(bottom)
+    return figure

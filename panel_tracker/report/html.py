@@ -147,7 +147,8 @@ footer { text-align: center; margin: 16px 0; }
 """.replace("PHONE", NARROW_MEDIA)
 
 
-def status_section(report: HealthReport) -> str:
+def status_section(report: HealthReport, evidence: Sequence[str] = ()) -> str:
+    """The verdict's lines, and under them each singled-out panel's evidence line."""
     problems = len(report.weak) + len([v for v in report.stopped if not v.weak])
     if report.day is None:
         heading, css = "No data yet", ""
@@ -157,7 +158,18 @@ def status_section(report: HealthReport) -> str:
     else:
         heading, css = "All panels ok", ""
     items = "".join(f"<li>{html.escape(line)}</li>" for line in report.summary_lines())
-    return f'<section class="status{css}" id="status"><h2>{heading}</h2><ul>{items}</ul></section>'
+    proof = ""
+    if evidence:
+        proof = (
+            '<ul class="hint" id="evidence">'
+            + "".join(f"<li>{html.escape(line)}</li>" for line in evidence)
+            + '</ul><p class="hint">The days behind these figures, as a CSV and a chart: '
+            "<code>panel_report.py --evidence SERIAL</code></p>"
+        )
+    return (
+        f'<section class="status{css}" id="status"><h2>{heading}</h2><ul>{items}</ul>'
+        f"{proof}</section>"
+    )
 
 
 # A phone shows at most this many tiles per line: a roof row wider than that wraps onto

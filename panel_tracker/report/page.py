@@ -28,6 +28,7 @@ from ..history import History
 from ..storage import atomic_write_text
 from ..wording import counted
 from .charts import NARROW_IN, WIDE_IN, panels_chart, png_bytes, ratio_chart, totals_chart
+from .evidence import evidence_line
 from .html import (
     PAGE_CSS,
     ChartImages,
@@ -115,13 +116,32 @@ def write_report(
                 f"The array's energy per day over the last {days} days",
             )
         )
-    page = _page(history, report, options=options, table=table, order=order, charts=charts)
+    evidence = _evidence_lines(history, report, options)
+    page = _page(
+        history,
+        report,
+        options=options,
+        table=table,
+        order=order,
+        charts=charts,
+        evidence=evidence,
+    )
     index = out_dir / "index.html"
     atomic_write_text(index, page, mode=REPORT_FILE_MODE)
     for stale in out_dir.glob(f"{CHART_PREFIX}*.png"):
         stale.unlink(missing_ok=True)
     logger.info("report written to %s", index)
     return index
+
+
+def _evidence_lines(history: History, report: HealthReport, options: ReportOptions) -> list[str]:
+    """Lost energy to date and degradation of each panel the status section names."""
+    named = [v.serial for v in report.singled_out() if not v.retired]
+    if not named:
+        return []
+    # the night's table covers the recent days; a degradation rate needs every year
+    whole = ratio_table(history, report.settings, panel_watts=options.panel_watts)
+    return [evidence_line(history, whole, serial) for serial in named if serial in whole.serials]
 
 
 def _window(table: RatioTable, days: int) -> slice:
@@ -141,6 +161,7 @@ def _page(
     table: RatioTable,
     order: list[PanelVerdict],
     charts: list[tuple[ChartImages, str, str]],
+    evidence: list[str],
 ) -> str:
     name = html.escape(options.name)
     day = report.day or "no data yet"
@@ -154,7 +175,7 @@ def _page(
         f"<header><h1>{name}</h1>",
         f'<p class="day">Panel health on {html.escape(day)} &middot; {panels}</p>',
         "</header>",
-        status_section(report),
+        status_section(report, evidence),
         layout_section(report, options.panel_layout),
         last_days_section(history, report, table, order),
     ]

@@ -1,0 +1,367 @@
+"""Evidence a warranty claim can use: one panel's days against its array, its loss, its ageing.
+
+Per day: the panel's energy, what it would have made at the array's median (per rated W,
+scaled to the panel's rating: the health table's ``expected``), the array's total, whether the
+day was weak, the energy lost against the median (signed: a day above the median counts
+against the loss) and whether the day was measured, estimated or unknown. Lost energy is the
+health table's own figure, so the file and the daily summary never disagree.
+
+The degradation rate is the year-on-year method of the PV field's degradation studies
+(Jordan et al., "Robust PV degradation methodology and application", IEEE J. Photovoltaics
+8(2), 2018; NREL's RdTools): each judged day's ratio to the array median is divided by the
+same day's ratio a year (365 days) earlier, and the median of those year-on-year changes is
+the rate per year. Comparing a panel with its own array on the same day cancels the weather,
+and comparing it with itself a year apart cancels the season. The confidence interval comes
+from a bootstrap of that median over blocks of consecutive days (a month of shared weather or
+soiling is one draw, not thirty), from a seeded generator so the same history always gives the
+same interval. Below ``MIN_YEARS`` of judged days there is no rate: the file says so. The
+panel is part of its own array's median, so a declining panel pulls the median down a little
+with it and the rate reads slightly toward zero (a few hundredths of a point a year on a
+simulated roof of 12 or 24 panels).
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import UsageError
+from ..health.assess import HealthReport
+from ..health.table import DAY_STATUS_NAMES, FloatArray, RatioTable
+from ..history import History
+from ..storage import atomic_write_bytes, atomic_write_text
+from .charts import evidence_chart, png_bytes
+
+logger = logging.getLogger(__name__)
+
+# Less than this span of judged days and half the seasons have no year-earlier twin: no rate.
+MIN_YEARS = 1.5
+MIN_PAIRS = 90  # and at least this many day pairs a year apart
+YEAR_DAYS = 365
+CONFIDENCE = 0.95
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_BLOCK_DAYS = 30
+BOOTSTRAP_SEED = 20260101  # any fixed seed: the same history gives the same interval
+EVIDENCE_FILE_MODE = 0o644  # no secret in it; it is meant to be sent
+
+
+@dataclass(frozen=True, slots=True)
+class Degradation:
+    """The yearly change of a panel's ratio to its array (-0.01: 1 % less each year).
+
+    ``rate``, ``low`` and ``high`` are None when there is not enough data; ``reason`` then
+    says what is missing. ``years`` is the span of judged days, ``pairs`` the day pairs a
+    year apart the median is taken over.
+    """
+
+    rate: float | None
+    low: float | None
+    high: float | None
+    confidence: float
+    pairs: int
+    years: float
+    reason: str | None = None
+
+    def short(self) -> str:
+        """The rate and its interval, or why there is none: for the report's line."""
+        return self._said()
+
+    def describe(self) -> str:
+        """``short``, and what the rate was taken over: for the evidence file."""
+        return self._said(
+            f"; year-on-year median of {self.pairs} day pairs over {self.years:.1f} years"
+        )
+
+    def _said(self, basis: str = "") -> str:
+        if self.rate is None or self.low is None or self.high is None:
+            return f"degradation: not enough data ({self.reason})"
+        return (
+            f"degradation {self.rate:+.2%}/year "
+            f"({self.confidence:.0%} CI {self.low:+.2%} to {self.high:+.2%}{basis})"
+        )
+
+
+def degradation_rate(
+    ratio: FloatArray, *, confidence: float = CONFIDENCE, seed: int = BOOTSTRAP_SEED
+) -> Degradation:
+    """The year-on-year degradation rate of a daily ratio series (rows: consecutive days)."""
+    judged = np.flatnonzero(np.isfinite(ratio) & (ratio > 0))
+    years = float(judged[-1] - judged[0] + 1) / YEAR_DAYS if judged.size else 0.0
+    if len(ratio) > YEAR_DAYS:
+        earlier, later = ratio[:-YEAR_DAYS], ratio[YEAR_DAYS:]
+        both = np.isfinite(earlier) & np.isfinite(later) & (earlier > 0)
+        yoy = later[both] / earlier[both] - 1.0
+    else:
+        yoy = np.zeros(0)
+    if years < MIN_YEARS or yoy.size < MIN_PAIRS:
+        reason = (
+            f"{years:.1f} years of judged days, {MIN_YEARS:g} needed"
+            if years < MIN_YEARS
+            else f"{yoy.size} day pairs a year apart, {MIN_PAIRS} needed"
+        )
+        return Degradation(None, None, None, confidence, int(yoy.size), years, reason)
+    medians = _block_bootstrap_medians(yoy, np.random.default_rng(seed))
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(medians, [tail, 1.0 - tail])
+    return Degradation(
+        float(np.median(yoy)), float(low), float(high), confidence, int(yoy.size), years
+    )
+
+
+def _block_bootstrap_medians(values: FloatArray, rng: np.random.Generator) -> FloatArray:
+    """Medians of resamples made of random blocks of consecutive values (moving blocks)."""
+    count = values.size
+    block = min(BOOTSTRAP_BLOCK_DAYS, count)
+    blocks = math.ceil(count / block)
+    starts = rng.integers(0, count - block + 1, size=(BOOTSTRAP_RESAMPLES, blocks))
+    rows: npt.NDArray[np.int64] = (starts[:, :, None] + np.arange(block)).reshape(
+        BOOTSTRAP_RESAMPLES, -1
+    )[:, :count]
+    result: FloatArray = np.median(values[rows], axis=1)
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceDay:
+    """One row of the evidence file. Energies in Wh; None where there is no value."""
+
+    day: str
+    energy: int | None
+    median: float | None
+    array_total: int | None
+    ratio: float | None
+    judged: str
+    weak: bool
+    lost: float | None
+    lost_to_date: float
+    data: str  # measured, estimated, unknown (a null day) or no report (no entry)
+
+
+@dataclass(frozen=True, slots=True)
+class PanelEvidence:
+    serial: str
+    watts: float | None
+    days: list[EvidenceDay]
+    lost_to_date: float
+    weak_days: int
+    degradation: Degradation
+    replaced_by: str | None = None
+    replaces: str | None = None
+    replaced_on: str | None = None
+
+    def summary_lines(self) -> list[str]:
+        """The file's header: what the panel is, what it lost, how fast it ages."""
+        first = self.days[0].day if self.days else "-"
+        last = self.days[-1].day if self.days else "-"
+        rating = f", rated {self.watts:g} W" if self.watts is not None else ""
+        lines = [
+            f"panel {self.serial}{rating}: {first} to {last}",
+            f"energy lost against the array median to date: {self.lost_to_date:,.0f} Wh "
+            f"({self.weak_days} weak days)",
+            self.degradation.describe(),
+        ]
+        if self.replaced_by:
+            lines.append(f"replaced by {self.replaced_by} (first report {self.replaced_on})")
+        if self.replaces:
+            lines.append(f"replaces {self.replaces} (first report {self.replaced_on})")
+        return lines
+
+
+def evidence_line(history: History, table: RatioTable, serial: str) -> str:
+    """The report's short line for a panel: energy lost to date and degradation per year.
+
+    ``table`` must span the whole history (the rate needs every year)."""
+    rows = _serial_rows(history, serial, table)
+    column = table.column(serial)
+    window = slice(rows.start, rows.stop)
+    lost = float(np.nansum(table.expected[window, column] - table.energy[window, column]))
+    return (
+        f"{serial}: {lost:,.0f} Wh lost against the array median to date, "
+        + degradation_rate(table.ratio[window, column]).short()
+    )
+
+
+def _serial_rows(history: History, serial: str, table: RatioTable) -> range:
+    """The table rows from the serial's first stored day to its last."""
+    days = history.days_of(serial)
+    index = {day: row for row, day in enumerate(table.days)}
+    rows = sorted(index[d] for d in days if d in index)
+    return range(rows[0], rows[-1] + 1) if rows else range(0)
+
+
+def panel_evidence(
+    history: History,
+    table: RatioTable,
+    report: HealthReport,
+    serial: str,
+    *,
+    source: str = "the history",
+) -> PanelEvidence:
+    """The evidence for ``serial`` from a whole-history ``table`` and the night's ``report``.
+
+    Raises ``UsageError`` for a serial the table does not hold, naming ``source`` (the
+    history file) and the serials it does hold.
+    """
+    if serial not in table.serials:
+        raise unknown_serial(serial, table.serials, source)
+    column = table.column(serial)
+    rows = _serial_rows(history, serial, table)
+    lost = table.expected[:, column] - table.energy[:, column]
+    running = 0.0
+    days: list[EvidenceDay] = []
+    for row in rows:
+        day = table.days[row]
+        entry = history.entry(serial, day)
+        energy = _wh(entry.get("daily_energy")) if entry else None
+        if entry is None:
+            data = "no report"
+        elif energy is None:
+            data = "unknown"
+        else:
+            data = "estimated" if entry.get("estimated") else "measured"
+        day_lost = _number(lost[row])
+        running += day_lost or 0.0
+        days.append(
+            EvidenceDay(
+                day=day,
+                energy=energy,
+                median=_number(table.expected[row, column]),
+                array_total=_array_total(history, table.serials, day),
+                ratio=_number(table.ratio[row, column]),
+                judged=DAY_STATUS_NAMES.get(int(table.status[row]), "?"),
+                weak=bool(table.weak[row, column]),
+                lost=day_lost,
+                lost_to_date=running,
+                data=data,
+            )
+        )
+    verdict = report.verdict(serial)
+    replaced = next((r for r in report.replacements if serial in (r.old, r.new)), None)
+    # without panel_watts the table rates every panel 1 W: no rating to state
+    watts = float(table.watts[column])
+    return PanelEvidence(
+        serial=serial,
+        watts=watts if watts != 1.0 else None,
+        days=days,
+        lost_to_date=running,
+        weak_days=sum(d.weak for d in days),
+        degradation=degradation_rate(table.ratio[rows.start : rows.stop, column]),
+        replaced_by=verdict.replaced_by if verdict else None,
+        replaces=replaced.old if replaced and replaced.new == serial else None,
+        replaced_on=replaced.first_day if replaced else None,
+    )
+
+
+# Up to this many serials are listed in full on the error line; beyond, the closest ones.
+LISTED_SERIALS = 12
+
+
+def unknown_serial(serial: str, serials: list[str], source: str) -> UsageError:
+    """The error for a serial ``source`` does not hold: the closest serials, where all are."""
+    if not serials:
+        return UsageError(
+            f"no panel {serial} in {source}: it holds no panel yet",
+            hint="run run_inverter_daily_stats.py first",
+        )
+    close = difflib.get_close_matches(serial, serials, n=3, cutoff=0.6)
+    guess = f"did you mean {' or '.join(close)}? " if close else ""
+    listed = (
+        f"its serials are {', '.join(serials)}"
+        if len(serials) <= LISTED_SERIALS
+        else f"its {len(serials)} serials are in the report's last-days table "
+        "(panel_report.py) and the sheet's header row"
+    )
+    return UsageError(f"no panel {serial} in {source}", hint=guess + listed)
+
+
+def _wh(value: object) -> int | None:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _number(value: float) -> float | None:
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _array_total(history: History, serials: list[str], day: str) -> int | None:
+    values = [
+        wh
+        for serial in serials
+        if (entry := history.entry(serial, day))
+        and (wh := _wh(entry.get("daily_energy"))) is not None
+    ]
+    return sum(values) if values else None
+
+
+CSV_COLUMNS = (
+    "day",
+    "energy_wh",
+    "array_median_wh",
+    "array_total_wh",
+    "ratio",
+    "judged",
+    "weak",
+    "lost_wh",
+    "lost_to_date_wh",
+    "data",
+)
+
+
+def evidence_csv(evidence: PanelEvidence) -> str:
+    """The CSV: ``#`` header lines (the summary), the column names, one row per day."""
+    buffer = io.StringIO()
+    for line in evidence.summary_lines():
+        buffer.write(f"# {line}\n")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for d in evidence.days:
+        writer.writerow(
+            [
+                d.day,
+                _cell(d.energy),
+                _cell(d.median, 1),
+                _cell(d.array_total),
+                _cell(d.ratio, 4),
+                d.judged,
+                int(d.weak),
+                _cell(d.lost, 1),
+                f"{d.lost_to_date:.1f}",
+                d.data,
+            ]
+        )
+    return buffer.getvalue()
+
+
+def _cell(value: float | None, decimals: int = 0) -> str:
+    if value is None:
+        return ""
+    return f"{value:.{decimals}f}" if decimals else str(int(value))
+
+
+def write_evidence(evidence: PanelEvidence, out_dir: Path) -> tuple[Path, Path]:
+    """Write ``evidence-<serial>.csv`` and ``.png`` into ``out_dir``; return both paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = out_dir / f"evidence-{evidence.serial}"
+    csv_path, png_path = stem.with_suffix(".csv"), stem.with_suffix(".png")
+    atomic_write_text(csv_path, evidence_csv(evidence), mode=EVIDENCE_FILE_MODE)
+    figure = evidence_chart(
+        [d.day for d in evidence.days],
+        energy=[d.energy for d in evidence.days],
+        median=[d.median for d in evidence.days],
+        weak=[d.weak for d in evidence.days],
+        lost_to_date=[d.lost_to_date for d in evidence.days],
+        title=evidence.summary_lines()[0],
+        subtitle=evidence.degradation.describe(),
+    )
+    atomic_write_bytes(png_path, png_bytes(figure), mode=EVIDENCE_FILE_MODE)
+    logger.info("evidence for %s written to %s and %s", evidence.serial, csv_path, png_path)
+    return csv_path, png_path
