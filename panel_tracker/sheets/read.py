@@ -9,7 +9,7 @@ in request order. Serials typed as numbers and dates typed as text read as what 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -54,6 +54,7 @@ class Snapshot:
     sheets: dict[str, SheetInfo]
     serial_columns: list[str | None]
     column_a: dict[str, list[ColumnMark]]
+    serials_named: dict[str, Any] = field(default_factory=dict)  # the API's NamedRange
 
 
 def range_a1(kind: str, target: str) -> str:
@@ -102,8 +103,9 @@ def cell_date(cell: dict[str, Any]) -> ColumnMark:
 
 def parse_snapshot(response: dict[str, Any], ranges: list[tuple[str, str]]) -> Snapshot:
     """``ranges``: (kind, sheet title or named range) in request order; kind serials|column_a."""
-    named = {n.get("name"): n.get("range", {}) for n in response.get("namedRanges", [])}
-    serials_range = named.get(SERIALS_RANGE, {})
+    named = {n.get("name"): n for n in response.get("namedRanges", [])}
+    serials_named = dict(named.get(SERIALS_RANGE) or {})
+    serials_range = serials_named.get("range", {})
     sheets: dict[str, SheetInfo] = {}
     blocks: dict[int, list[dict[str, Any]]] = {}
     for sheet in response.get("sheets", []):
@@ -131,7 +133,7 @@ def parse_snapshot(response: dict[str, Any], ranges: list[tuple[str, str]]) -> S
             serial_columns = [cell_text(c) for c in cells]
         elif kind == "column_a":
             column_a[target] = [cell_date(c) for c in _grid_values(block, None, 1)]
-    return Snapshot(sheets, serial_columns, column_a)
+    return Snapshot(sheets, serial_columns, column_a, serials_named)
 
 
 def _grid_values(block: dict[str, Any], height: int | None, width: int | None) -> list[Any]:
