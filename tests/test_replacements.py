@@ -161,6 +161,34 @@ def test_a_push_after_a_replacement_fills_the_new_column_on_every_row_in_one_wri
     assert [str(c) for c in emu.values(sid, "InverterSerialNumbers")[0]] == [*serials, successor]
 
 
+def test_a_new_serial_never_writes_over_a_column_the_owner_uses(
+    tmp_path: Path, emu: SheetsEmulator, populate: Populate
+) -> None:
+    serials = ["121900000001", "121900000002", "121900000003"]
+    successor = "121900000044"
+    history = History()
+    add_days(history, serials, date(2025, 6, 1), 5)
+    add_days(history, [*serials[:2], successor], date(2025, 6, 6), 2)
+    sid = legacy_spreadsheet(emu, serials, history, [f"2025-06-{d:02d}" for d in range(1, 6)])
+    emu.set_values(sid, "'Panel Data-2025'!E1", [["Total"], ["=SUM(E3:E)"]])
+    emu.set_values(sid, "'Panel Data-2025'!E3", [["=SUM(B3:D3)"]] * 5)
+    owners = emu.values(sid, "'Panel Data-2025'!E1:E7", "FORMULA")
+    config_path = write_sheets_config(tmp_path, emu, spreadsheet_id=sid)
+    save_history(load_config(config_path).history_path, history)
+    code, _, err = populate(config_path)
+    assert code == 0, err
+    assert (
+        f"serial {successor} is in the history but not in the sheet's InverterSerialNumbers, "
+        "and its column would be E of 'Panel Data-2025', which holds 'Total'" in err
+    )
+    assert emu.values(sid, "'Panel Data-2025'!E1:E7", "FORMULA") == owners
+    assert [str(c) for c in emu.values(sid, "InverterSerialNumbers")[0]] == serials
+    assert emu.calls["spreadsheets.batchUpdate"] == 1  # the other panels' days still written
+    assert emu.values(sid, "'Panel Data-2025'!B9")[0] == [
+        str(history.daily(serials[0], "2025-06-07"))
+    ]
+
+
 def test_the_sheets_bench_counts_two_calls_for_every_push_a_replacement_included() -> None:
     calls = bench_sheet_calls()
     assert calls["push_after_a_replacement"] == 2

@@ -6,12 +6,14 @@ else in the column right after it (the named range is extended, the grid grown w
 and every year sheet the push writes gets the serial's header cell and its total formula. The
 new column goes at the end, never beside the unit it replaced: inserting a column would move
 every column to its right, and with them the users' own formulas and charts that point there.
-The replaced unit's column stays as it was; its history is kept.
+The replaced unit's column stays as it was; its history is kept. A column whose row 1 holds
+something else on a year sheet (a user's own "Total" column right of the serials) is never
+written over: the serial then waits, with a warning, for the owner to make room.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,9 +45,11 @@ def add_serial_columns(
     serial_columns: Sequence[str | None],
     named_range: dict[str, Any],
     sheets: dict[str, SheetInfo],
+    headers: Mapping[str, Sequence[str | None]],
 ) -> NewColumns:
     """Put ``new`` serials in ``InverterSerialNumbers`` (``named_range``: the API's
-    ``NamedRange``, with its ``namedRangeId``); ``serial_columns``: the range's cells as read."""
+    ``NamedRange``, with its ``namedRangeId``); ``serial_columns``: the range's cells as read;
+    ``headers``: row 1 of the year sheets the push writes, by title."""
     out = NewColumns()
     if not new:
         return out
@@ -69,6 +73,15 @@ def add_serial_columns(
     while free > 0 and serial_columns[free - 1] is None:
         free -= 1  # the empty cells at the range's end are the serials' own
     positions = [free + k for k in range(len(new))]
+    taken = _taken(headers, [(1 + p, serial) for p, serial in zip(positions, new, strict=True)])
+    if taken:
+        out.warnings += [
+            f"serial {serial} is in the history but not in the sheet's {SERIALS_RANGE}, and its "
+            f"column would be {taken}; its days were not written (move that column, or add "
+            "the serial to the named range by hand)"
+            for serial in new
+        ]
+        return out
     end = max(width, positions[-1] + 1)
     needed = first_column + end
     if needed > sheet.columns:
@@ -135,6 +148,18 @@ def _totals(sheet_id: int, first: int, count: int) -> dict[str, Any]:
     letters = [column_letters(first + k) for k in range(count)]
     cells = [[formula_cell(f"=SUM({letter}3:{letter})") for letter in letters]]
     return update_cells(sheet_id, 1, first, cells, _VALUE)
+
+
+def _taken(
+    headers: Mapping[str, Sequence[str | None]], columns: Sequence[tuple[int, str]]
+) -> str | None:
+    """Where a year sheet's row 1 already names something else in one of ``columns``."""
+    for title, row in sorted(headers.items()):
+        for column, serial in columns:
+            held = row[column] if column < len(row) else None
+            if held is not None and held != serial:
+                return f"{column_letters(column)} of '{title}', which holds '{held}'"
+    return None
 
 
 def _widened(sheet: SheetInfo, columns: int) -> SheetInfo:

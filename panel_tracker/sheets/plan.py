@@ -79,7 +79,9 @@ def plan_push(
     plan = Plan()
     columns, missing = _serial_columns(history, days, snapshot, spreadsheet_id, plan)
     sheets = dict(snapshot.sheets)
-    added = add_serial_columns(missing, snapshot.serial_columns, snapshot.serials_named, sheets)
+    added = add_serial_columns(
+        missing, snapshot.serial_columns, snapshot.serials_named, sheets, snapshot.header_row
+    )
     # First in the batch: a year sheet copied from the template below copies the new header.
     plan.requests += added.requests
     plan.warnings += added.warnings

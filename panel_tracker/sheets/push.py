@@ -174,11 +174,9 @@ class _Push:
         while True:
             needs_template = any(y not in self.known.year_sheets for y in self.days.by_year)
             ranges: list[tuple[str, str]] = [("serials", SERIALS_RANGE)]
-            ranges += [
-                ("column_a", year_title(y))
-                for y in self.days.by_year
-                if y in self.known.year_sheets
-            ]
+            for year in self.days.by_year:
+                if year in self.known.year_sheets:
+                    ranges += [("column_a", year_title(year)), ("header", year_title(year))]
             if needs_template:
                 ranges.append(("template", TEMPLATE_TITLE))
             try:
