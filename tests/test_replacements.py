@@ -117,6 +117,15 @@ def test_the_night_of_a_replacement_the_sheet_gets_its_column_and_one_alert_says
         if c["serial"] == old and c["kind"] == "weak" and c.get("replaced_by") == new
     )
     assert alert["lost_wh"] == episode["lost_wh"] > 0
+    # counted up to the old unit's last report: what it made less than a healthy unit then
+    last = date.fromisoformat(str(history.last_date(old)))
+    reported = [d for d in site.days() if date.fromisoformat(episode["since"]) <= d <= last]
+    truth = sum(
+        (site.truth_daily(old, d) or 0) * f / (1 - f)
+        for d in reported
+        if (f := site.loss_fraction(old, d)) > 0
+    )
+    assert 0.9 * truth < episode["lost_wh"] < 1.1 * truth, (episode, truth)
     assert (
         f"Panel {old} was replaced by {new} (first report {replaced_on}); its episode is "
         f"closed with {episode['lost_wh']:,} Wh lost." in alert["text"]

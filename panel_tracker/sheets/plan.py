@@ -8,7 +8,7 @@ The history is the data of record; the sheet is healed from it:
   present are left alone, so a hand edit to last spring stays. ``only_date`` pushes one day.
 - A serial in the sheet but not in the history keeps its cells (a warning); a serial in the
   history but not in the sheet (a replaced micro-inverter) gets its column in the same batch
-  (``sheet_columns``), with every day of it that the year sheets show.
+  (``columns``), with every day of it that the year sheets show.
 - A year without a sheet gets a copy of the template, with a ``newSheetId`` chosen here, so the
   same batch fills it.
 """
