@@ -706,6 +706,8 @@ def _replacements(read: _Reader) -> dict[str, str]:
         new = int(given) if isinstance(given, float) and given.is_integer() else given
         if isinstance(new, bool) or not isinstance(new, str | int) or not str(new).strip():
             raise read.bad(f"replacements.{old}", given, "the new serial (a string)")
+        if not str(old).strip():
+            raise read.bad("replacements", value, "keyed by the old serial, not an empty name")
         pairs[str(old).strip()] = str(new).strip()
     for old, new in pairs.items():
         if old == new:

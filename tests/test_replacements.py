@@ -276,8 +276,9 @@ def test_a_pair_given_by_hand_wins_over_a_recognised_one(tmp_path: Path) -> None
             "replacements gives new serial 121700000099 to 121700000004 and 121700000005",
         ),
         ({"121700000005": True}, "replacements.121700000005 is true, it must be the new serial"),
+        ({" ": "121700000099"}, "it must be keyed by the old serial, not an empty name"),
     ],
-    ids=["not-an-object", "to-itself", "new-serial-twice", "not-a-serial"],
+    ids=["not-an-object", "to-itself", "new-serial-twice", "not-a-serial", "no-old-serial"],
 )
 def test_a_bad_replacements_value_is_one_error_line_exit_2(
     tmp_path: Path, value: Any, says: str
