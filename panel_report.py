@@ -76,7 +76,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"no history at {config.history_path} yet; run run_inverter_daily_stats.py first"
             )
         history = load_history(config.history_path)
-        report = assess(history, settings.health, panel_watts=settings.panel_watts)
+        report = assess(
+            history,
+            settings.health,
+            panel_watts=settings.panel_watts,
+            replacements=settings.replacements,
+        )
         out_dir = (
             args.out.expanduser()
             if args.out

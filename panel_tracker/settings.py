@@ -367,6 +367,7 @@ class Settings:
     alerts: AlertSettings
     envoy: EnvoySettings | None  # None: the cloud source (the default)
     exports: ExportSettings
+    replacements: Mapping[str, str] = field(default_factory=dict)  # old serial -> new serial
 
     @property
     def history_path(self) -> Path:
@@ -411,6 +412,7 @@ KNOWN_KEYS = frozenset(
         "health",
         "panel_watts",
         "panel_layout",
+        "replacements",
         "alerts",
         "access_token_expires_at",
         *ENVOY_KEYS,
@@ -548,6 +550,7 @@ def parse_settings(path: Path, raw: Mapping[str, Any]) -> Settings:
         alerts=_alerts(read),
         envoy=parse_envoy_settings(raw),
         exports=parse_export_settings(raw),
+        replacements=_replacements(read),
     )
 
 
@@ -688,6 +691,39 @@ def _panel_layout(read: _Reader) -> PanelLayout | None:
                 raise read.bad("panel_layout", cell, "serials (strings or numbers) or null")
         rows.append(tuple(cells))
     return tuple(rows) if any(any(row) for row in rows) else None
+
+
+def _replacements(read: _Reader) -> dict[str, str]:
+    """Replaced micro-inverters the owner names by hand: ``{"<old serial>": "<new serial>"}``."""
+    value = read.raw.get("replacements")
+    if value is None:
+        return {}
+    wants = 'an object {"<old serial>": "<new serial>", ...}'
+    if not isinstance(value, Mapping):
+        raise read.bad("replacements", value, wants)
+    pairs: dict[str, str] = {}
+    for old, given in value.items():
+        new = int(given) if isinstance(given, float) and given.is_integer() else given
+        if isinstance(new, bool) or not isinstance(new, str | int) or not str(new).strip():
+            raise read.bad(f"replacements.{old}", given, "the new serial (a string)")
+        if not str(old).strip():
+            raise read.bad("replacements", value, "keyed by the old serial, not an empty name")
+        pairs[str(old).strip()] = str(new).strip()
+    for old, new in pairs.items():
+        if old == new:
+            raise SettingError(
+                f"{read.path}: replacements maps serial {old} to itself",
+                key="replacements",
+                hint="give the serial of the micro-inverter that took its place",
+            )
+        twice = sorted(o for o, n in pairs.items() if n == new)
+        if len(twice) > 1:
+            raise SettingError(
+                f"{read.path}: replacements gives new serial {new} to {' and '.join(twice)}",
+                key="replacements",
+                hint="a new micro-inverter replaces one unit: keep one of those entries",
+            )
+    return pairs
 
 
 def _alerts(read: _Reader) -> AlertSettings:

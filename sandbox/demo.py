@@ -223,11 +223,9 @@ def _run_nights(
         run = run_daily_job(config, envoy_source(config) or enlighten_client(config))
         if not quiet:
             out(_night_line(day, run))
-        if (lay_out_after_first and last_run is None) or any(
-            note.startswith("new serial") for note in run.notes
-        ):
-            # The history's serials laid out (the gateway's, after its first night), and what
-            # the sheet's warning tells a user to do for a replaced unit: once.
+        if lay_out_after_first and last_run is None:
+            # The history's serials laid out (the gateway's, after its first night); a
+            # replaced unit's successor needs no --init: the push gives it its column.
             _lay_out_sheet(config_path, sheets)
             config = load_config(config_path)
         last_run = run

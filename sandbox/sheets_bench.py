@@ -2,7 +2,8 @@
 
 ``bench_sheet_calls()`` lays out an emulated spreadsheet, fills December, then counts the
 Sheets API requests (as the emulator saw them, retries included) of a daily push, of the
-first push of a new year and of a push that heals 30 missing days. Each is 2: one
+first push of a new year, of a push that heals 30 missing days and of the push after a
+micro-inverter was replaced (its successor's column added). Each is 2: one
 ``spreadsheets.get``, one ``spreadsheets.batchUpdate``. (The original script made 3 to 5, with
 a new service built for each.)
 """
@@ -99,7 +100,8 @@ def last_sheet_rows(
 
 
 def bench_sheet_calls() -> dict[str, int]:
-    """Sheets API requests per daily push, per new-year push and per 30-day heal."""
+    """Sheets API requests per daily push, per new-year push, per 30-day heal and per push
+    after a replacement."""
     with tempfile.TemporaryDirectory() as tmp, SheetsEmulator() as emulator:
         path = write_sheets_config(Path(tmp), emulator)
         config = load_config(path)
@@ -128,7 +130,15 @@ def bench_sheet_calls() -> dict[str, int]:
         new_year = calls_of_push()
         add_days(history, BENCH_SERIALS, date(2026, 1, 2), 30)
         heal = calls_of_push()
-        return {"daily_push": daily, "new_year_push": new_year, "heal_30_days": heal}
+        successor = str(121_900_000_000 + len(BENCH_SERIALS))
+        add_days(history, [*BENCH_SERIALS[1:], successor], date(2026, 2, 1), 1)
+        replaced = calls_of_push()
+        return {
+            "daily_push": daily,
+            "new_year_push": new_year,
+            "heal_30_days": heal,
+            "push_after_a_replacement": replaced,
+        }
 
 
 if __name__ == "__main__":  # pragma: no cover - a quick look by hand

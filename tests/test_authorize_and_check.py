@@ -441,7 +441,11 @@ def test_check_names_panels_of_the_history_that_have_no_column(tmp_path, enlight
 
     assert status == 1
     line = next(line for line in out.splitlines() if "no column in the sheet" in line)
-    assert line.startswith("PROBLEM 1 panel(s)") and serials[0] in line and "--init" in line
+    assert line.startswith("PROBLEM 1 panel(s)") and serials[0] in line
+    assert line.endswith(
+        "-> run: .venv/bin/python populate_google_sheet.py "
+        "(the push adds their columns to InverterSerialNumbers)"
+    )
 
 
 def test_check_without_google_credentials_says_how_to_get_them(tmp_path, enlighten, sheets, capsys):

@@ -68,8 +68,13 @@ def test_alerts_go_out_once_per_episode(year: YearRun) -> None:
             ("weak", faults["soiling"]),
             ("weak", faults["failing"]),
             ("stopped", faults["failing"]),  # the dead micro goes silent, then is replaced
+            ("replaced", faults["failing"]),  # ... said once, with its weak episode's loss
         ]
     )
+    replaced = next(e for e in year.events if e.kind == "replaced")
+    weak = next(e for e in year.events if e.kind == "weak" and e.serial == faults["failing"])
+    assert replaced.replaced_by is not None and replaced.replaced_by != faults["failing"]
+    assert replaced.lost_wh >= weak.lost_wh > 0
     shade_alert = next(e for e in year.events if e.serial == faults["shade"])
     assert shade_alert.since is not None
     assert (

@@ -197,7 +197,7 @@ def test_a_day_missing_inside_the_sheet_is_inserted_in_date_order(new_world: New
     assert world.rows(2025) == [world.expected_row(d) for d in days_from("2025-06-01", 10)]
 
 
-def test_serials_missing_on_either_side_are_warnings_and_the_rest_is_written(
+def test_a_serial_the_history_lacks_is_a_warning_and_a_new_one_gets_its_column(
     tmp_path: Path, emu: SheetsEmulator, populate: Populate
 ) -> None:
     retired, replacement = "121900000099", "121900000077"
@@ -220,14 +220,16 @@ def test_serials_missing_on_either_side_are_warnings_and_the_rest_is_written(
     code, _, err = world.push()
     assert code == 0
     assert f"serial {retired} is in the sheet" in err
-    assert f"serial {replacement} is in the history but not in the sheet" in err
-    rows = world.rows(2025)
+    assert replacement not in err  # it got the next column, E: no warning, no --init
+    rows = world.rows(2025, "E")
     assert rows[-1] == [
         "2025-06-06",
         str(history.daily(SERIALS[0], "2025-06-06")),
         "",
         str(history.daily(SERIALS[1], "2025-06-06")),
+        str(history.daily(replacement, "2025-06-06")),
     ]
+    assert emu.values(sid, "'Panel Data-2025'!E1:E2", "FORMULA") == [[replacement], ["=SUM(E3:E)"]]
     assert emu.values(sid, "'Panel Data-2025'!C7") == old_retired_cell  # left as it was
     assert old_retired_cell == [[str(retired_wh)]]
 

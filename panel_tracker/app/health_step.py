@@ -34,7 +34,12 @@ def judge_panels(config: Config, history: History) -> HealthOutcome:
     outcome = HealthOutcome()
     try:
         settings = config.settings
-        outcome.report = assess(history, settings.health, panel_watts=settings.panel_watts)
+        outcome.report = assess(
+            history,
+            settings.health,
+            panel_watts=settings.panel_watts,
+            replacements=settings.replacements,
+        )
         outcome.events = update_alert_state(history, outcome.report)
         outcome.lines = outcome.report.summary_lines()
     except Exception as exc:  # a verdict is a bonus; the day's energy must be saved regardless

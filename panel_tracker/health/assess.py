@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -37,7 +38,7 @@ import numpy.typing as npt
 
 from ..history import History
 from ..wording import counted
-from .replacements import Replacement, find_replacements
+from .replacements import Replacement, find_replacements, with_given
 from .table import (
     ASSESSED,
     BoolArray,
@@ -162,6 +163,7 @@ def assess(
     *,
     panel_watts: PanelWatts = None,
     whole_history: bool = False,
+    replacements: Mapping[str, str] | None = None,
 ) -> HealthReport:
     """Judge every panel of ``history`` on its latest day. Reads only; never changes history.
 
@@ -169,6 +171,7 @@ def assess(
     some panel's flag state or open episode reaches further back), so the nightly cost does
     not grow with the years the history holds; the verdict is the one the whole history gives.
     ``whole_history`` reads every day instead (the reference the window is held to).
+    ``replacements``: the owner's own pairs, old serial -> new (``with_given``).
     """
     latest: dict[str, str] = {}
     if whole_history:
@@ -214,12 +217,14 @@ def assess(
                 episode_ratio=episode_ratio,
             )
         )
-    replacements = find_replacements(
+    found = find_replacements(
         history,
         {v.serial: v.last_seen for v in verdicts if v.stopped_reporting and v.last_seen},
         [v.serial for v in verdicts if not v.stopped_reporting and not v.retired],
     )
-    verdicts = _retire_replaced(verdicts, replacements)
+    last_seen = {v.serial: v.last_seen for v in verdicts}
+    pairs = with_given(found, replacements or {}, history, last_seen, table.serials)
+    verdicts = _retire_replaced(verdicts, pairs)
     weak = sorted((v for v in verdicts if v.weak), key=lambda v: (v.last7_ratio or 0.0, v.serial))
     silent = [v for v in verdicts if v.stopped_reporting and not v.retired]
     declining = [
@@ -238,7 +243,7 @@ def assess(
         declining=declining,
         settings=settings,
         table=table,
-        replacements=replacements,
+        replacements=pairs,
     )
 
 

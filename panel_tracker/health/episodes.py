@@ -7,12 +7,17 @@ right after), so it survives across runs and travels with the data::
       "open": {"<serial>": {"weak": {"since": "2024-06-01", "noticed": "2024-06-03"},
                             "stopped": {"last_seen": "2024-06-10", "noticed": "2024-06-12"}}},
       "closed": [{"serial": ..., "kind": "weak", "since": ..., "until": ..., "lost_wh": ...}],
+      "replaced": {"<old serial>": {"by": "<new serial>", "first_day": "2024-06-14",
+                                    "noticed": "2024-06-14", "lost_wh": 5400}},
       "last_assessed": "2024-06-12"
     }
 
 Running the job twice on the same day finds the same episodes open and announces nothing new.
-A panel that has been silent long enough to count as removed (a replaced micro-inverter) has its
-episodes closed quietly: its replacement is the news, not another alert.
+A panel that has been silent long enough to count as removed, or that was replaced, has its
+episodes closed quietly (no "recovered", no "reporting again"): its replacement is the news,
+said once in a ``replaced`` alert on the night it is recognised (``replaced`` remembers it).
+The lost energy it names is the closed weak episode's: counted over the days the old unit
+reported, up to its last report; its silent days are unknown, never a made-up 0.
 """
 
 from __future__ import annotations
@@ -35,13 +40,14 @@ RECOVERED = "recovered"
 STOPPED = "stopped"
 REPORTING = "reporting"
 SYSTEM = "system"
+REPLACED = "replaced"
 
 
 @dataclass(frozen=True)
 class AlertEvent:
     """The start or end of one episode of one panel, as announced to the owner."""
 
-    kind: str  # weak | recovered | stopped | reporting | system
+    kind: str  # weak | recovered | stopped | reporting | replaced | system
     serial: str
     day: str  # the day the job noticed it
     since: str | None = None  # first weak day (weak, recovered)
@@ -50,6 +56,8 @@ class AlertEvent:
     lost_wh: int = 0
     last_seen: str | None = None  # last day with a report (stopped, reporting)
     message: str | None = None  # kind "system": about the set-up, not a panel
+    replaced_by: str | None = None  # kind "replaced": the successor's serial ...
+    first_day: str | None = None  # ... and its first day in the history
 
     @property
     def is_problem(self) -> bool:
@@ -64,6 +72,8 @@ class AlertEvent:
             return f"panel {self.serial} has recovered"
         if self.kind == STOPPED:
             return f"panel {self.serial} stopped reporting"
+        if self.kind == REPLACED:
+            return f"panel {self.serial} was replaced by {self.replaced_by}"
         return f"panel {self.serial} is reporting again"
 
     def text(self) -> str:
@@ -86,6 +96,11 @@ class AlertEvent:
             return (
                 f"Panel {self.serial} has not reported since {self.last_seen} while the rest "
                 "of the array has. Check the micro-inverter and the gateway in Enlighten."
+            )
+        if self.kind == REPLACED:
+            return (
+                f"Panel {self.serial} was replaced by {self.replaced_by} (first report "
+                f"{self.first_day}); its episode is closed with {self.lost_wh:,} Wh lost."
             )
         return f"Panel {self.serial} is reporting again (last report {self.last_seen})."
 
@@ -136,6 +151,7 @@ def update_alert_state(history: History, report: HealthReport) -> list[AlertEven
     for serial in [s for s in opened if s not in seen]:
         # the serial left the history altogether (edited by hand): nothing left to announce
         del opened[serial]
+    events += _replacements(report, section, closed, day)
     del closed[:-MAX_CLOSED]
     section["last_assessed"] = day
     for event in events:
@@ -222,3 +238,42 @@ def _stopped_episode(
         }
     )
     return [] if verdict.retired else [_event(REPORTING, verdict, day, None)]
+
+
+def _replacements(
+    report: HealthReport, section: dict[str, Any], closed: list[Any], day: str
+) -> list[AlertEvent]:
+    """One ``replaced`` event per replacement, on the first night it is known, never again."""
+    told = section.setdefault("replaced", {})
+    if not isinstance(told, dict):
+        raise DataFileError("history section 'health.replaced' is not an object")
+    events: list[AlertEvent] = []
+    for pair in report.replacements:
+        if isinstance(told.get(pair.old), dict) and told[pair.old].get("by") == pair.new:
+            continue
+        lost = sum(
+            int(record.get("lost_wh") or 0)
+            for record in closed
+            if isinstance(record, dict)
+            and record.get("serial") == pair.old
+            and record.get("kind") == WEAK
+            and record.get("replaced_by") == pair.new
+        )
+        told[pair.old] = {
+            "by": pair.new,
+            "first_day": pair.first_day,
+            "noticed": day,
+            "lost_wh": lost,
+        }
+        events.append(
+            AlertEvent(
+                kind=REPLACED,
+                serial=pair.old,
+                day=day,
+                lost_wh=lost,
+                last_seen=pair.last_seen,
+                replaced_by=pair.new,
+                first_day=pair.first_day,
+            )
+        )
+    return events

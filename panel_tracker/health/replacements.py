@@ -6,11 +6,15 @@ from that night on (no longer weak, silent or counted), and the new one is judge
 own first days. Pairs are made in order: the longest silence with the earliest newcomer. The
 roof's groups are not known yet, so a panel added to the array while another is silent is
 taken as that one's replacement.
+
+The owner can say the same by hand (the config's ``replacements``: old serial -> new one):
+such a pair applies once both serials are in the history, whether or not the old one went
+silent, and wins over a recognised pair that names either of its serials.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..history import History
@@ -42,3 +46,23 @@ def find_replacements(
             newcomers.remove(new)
             found.append(Replacement(old, new, silent[old], firsts[new]))
     return found
+
+
+def with_given(
+    found: Sequence[Replacement],
+    given: Mapping[str, str],
+    history: History,
+    last_seen: Mapping[str, str | None],
+    serials: Collection[str],
+) -> list[Replacement]:
+    """``found`` with the owner's ``given`` pairs (old -> new) among ``serials`` put first,
+    and every found pair that shares a serial with one of them dropped; ``last_seen``: each
+    serial's last day with a report."""
+    pairs: list[Replacement] = []
+    for old, new in sorted(given.items()):
+        days = history.days_of(new)
+        if old in serials and new in serials and days:
+            seen = last_seen.get(old) or history.last_date(old) or ""
+            pairs.append(Replacement(old, new, seen, min(days)))
+    taken = {r.old for r in pairs} | {r.new for r in pairs}
+    return pairs + [r for r in found if r.old not in taken and r.new not in taken]

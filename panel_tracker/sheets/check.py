@@ -22,6 +22,7 @@ from .read import DATA_FIELDS, META_FIELDS, parse_snapshot
 from .transport import SheetsClient
 
 INIT_COMMAND = ".venv/bin/python populate_google_sheet.py --init"
+PUSH_COMMAND = ".venv/bin/python populate_google_sheet.py"
 # A serial silent for longer than this is taken as retired and needs no column.
 RECENT_DAYS = 30
 _MAX_LISTED = 5
@@ -92,8 +93,8 @@ def _serials_without_column(history_path: Path, in_sheet: set[str]) -> list[Find
     return [
         Finding.problem(
             f"{len(missing)} panel(s) of the history have no column in the sheet ({listed}): "
-            "their days are not written there",
-            f"run: {INIT_COMMAND} (adds them to {SERIALS_RANGE}, changes no data)",
+            "their days are not written there yet",
+            f"run: {PUSH_COMMAND} (the push adds their columns to {SERIALS_RANGE})",
         )
     ]
 

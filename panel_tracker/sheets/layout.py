@@ -36,6 +36,7 @@ from .bodies import (
     text_cell,
     update_cells,
 )
+from .columns import header_requests
 from .grid import (
     FIRST_DATA_ROW,
     SERIALS_RANGE,
@@ -339,19 +340,7 @@ class _Layout:
 
     def _year_header(self, year: SheetInfo, first: int, serials: Sequence[str]) -> None:
         """``serials``' header and total cells on an existing year sheet, from column ``first``."""
-        if first + len(serials) > year.columns:
-            self.requests.append(
-                append_dimension(year.sheet_id, "COLUMNS", first + len(serials) - year.columns)
-            )
-        letters = [column_letters(first + i) for i in range(len(serials))]
-        header = [text_cell(s) for s in serials]
-        totals = [formula_cell(f"=SUM({letter}3:{letter})") for letter in letters]
-        self._cells(year.sheet_id, 0, first, [header, totals], "userEnteredValue")
-        self.requests.append(
-            repeat_cell(
-                year.sheet_id, (0, FIRST_DATA_ROW, first, first + len(serials)), BOLD, BOLD_FIELDS
-            )
-        )
+        self.requests += header_requests(year.sheet_id, year.columns, first, serials)
 
     def _year_sheet(self, template_id: int, template_index: int) -> None:
         title = year_title(self.year)

@@ -6,8 +6,9 @@ The history is the data of record; the sheet is healed from it:
   day older than the sheet's last date gets a row inserted at its place); every day of those
   last 31 that the sheet has is rewritten in place, all its rows. Days older than that and
   present are left alone, so a hand edit to last spring stays. ``only_date`` pushes one day.
-- A serial in the sheet but not in the history keeps its cells; a serial in the history but
-  not in the sheet is not written. Both are warnings.
+- A serial in the sheet but not in the history keeps its cells (a warning); a serial in the
+  history but not in the sheet (a replaced micro-inverter) gets its column in the same batch
+  (``columns``), with every day of it that the year sheets show.
 - A year without a sheet gets a copy of the template, with a ``newSheetId`` chosen here, so the
   same batch fills it.
 """
@@ -21,6 +22,7 @@ from typing import Any
 
 from ..history import History
 from .bodies import duplicate_sheet, new_sheet_id
+from .columns import add_serial_columns, year_sheet_headers
 from .grid import FIRST_DATA_ROW, SERIALS_RANGE, TEMPLATE_TITLE, year_of_title, year_title
 from .read import NOT_A_DATE, ColumnMark, SheetInfo, Snapshot
 from .rows import YearWrites, write_year_sheet
@@ -75,24 +77,42 @@ def plan_push(
     ``known_ids``: sheet ids taken beyond those in the snapshot (a new sheet must not reuse one).
     """
     plan = Plan()
-    columns = _serial_columns(history, days, snapshot, spreadsheet_id, plan)
-    template = snapshot.sheets.get(TEMPLATE_TITLE)
-    taken = {info.sheet_id for info in snapshot.sheets.values()}
+    columns, missing = _serial_columns(history, days, snapshot, spreadsheet_id, plan)
+    sheets = dict(snapshot.sheets)
+    added = add_serial_columns(
+        missing, snapshot.serial_columns, snapshot.serials_named, sheets, snapshot.header_row
+    )
+    # First in the batch: a year sheet copied from the template below copies the new header.
+    plan.requests += added.requests
+    plan.warnings += added.warnings
+    sheets.update(added.grown)
+    range_sheet = snapshot.serials_named.get("range", {}).get("sheetId", 0)
+    template = sheets.get(TEMPLATE_TITLE)
+    taken = {info.sheet_id for info in sheets.values()}
     taken |= set(known_ids)
     for year, year_days in sorted(days.by_year.items()):
-        info = snapshot.sheets.get(year_title(year))
+        info = sheets.get(year_title(year))
         if info is None:
             if template is None:
                 raise SheetsError(
                     f"spreadsheet {spreadsheet_id}: '{TEMPLATE_TITLE}' was not found "
                     f"to create '{year_title(year)}'; run populate_google_sheet.py --init"
                 )
-            info = _create_year_sheet(year, template, snapshot, taken, plan)
+            info = _create_year_sheet(year, template, sheets, taken, plan)
             marks: list[ColumnMark] = [NOT_A_DATE] * FIRST_DATA_ROW
         else:
             marks = list(snapshot.column_a.get(info.title, []))
+        if info.sheet_id != range_sheet:
+            headers, info = year_sheet_headers(info, added.columns)
+            plan.requests += headers
         writes = write_year_sheet(
-            history, info, marks, columns, year_days=year_days, rewrite=days.rewrite
+            history,
+            info,
+            marks,
+            columns + added.columns,
+            year_days=year_days,
+            rewrite=days.rewrite,
+            new_columns=added.columns,
         )
         plan.add(writes)
     return plan
@@ -100,8 +120,9 @@ def plan_push(
 
 def _serial_columns(
     history: History, days: DaysToPush, snapshot: Snapshot, spreadsheet_id: str, plan: Plan
-) -> list[tuple[int, str]]:
-    """(column index, serial) for each serial the sheet has and the history knows."""
+) -> tuple[list[tuple[int, str]], list[str]]:
+    """(column index, serial) for each serial the sheet has and the history knows; and the
+    serials with days to push that the sheet has no column for."""
     if not any(snapshot.serial_columns):
         raise SheetsError(
             f"the named range {SERIALS_RANGE} of spreadsheet {spreadsheet_id} holds no "
@@ -126,23 +147,22 @@ def _serial_columns(
             continue
         columns.append((1 + position, serial))
     pushed = {d for year_days in days.by_year.values() for d in year_days}
-    for serial in history.serials():
-        if serial not in seen and pushed & set(history.days_of(serial)):
-            plan.warnings.append(
-                f"serial {serial} is in the history but not in the sheet's {SERIALS_RANGE}; "
-                "its days were not written (populate_google_sheet.py --init adds its column)"
-            )
-    return columns
+    missing = [
+        serial
+        for serial in history.serials()
+        if serial not in seen and pushed & set(history.days_of(serial))
+    ]
+    return columns, missing
 
 
 def _create_year_sheet(
-    year: int, template: SheetInfo, snapshot: Snapshot, taken: set[int], plan: Plan
+    year: int, template: SheetInfo, sheets: dict[str, SheetInfo], taken: set[int], plan: Plan
 ) -> SheetInfo:
     sheet_id = new_sheet_id(taken)
     taken.add(sheet_id)
     # The newest year goes in front of the older ones; else where the template is.
     year_indexes = [
-        info.index for title, info in snapshot.sheets.items() if year_of_title(title) is not None
+        info.index for title, info in sheets.items() if year_of_title(title) is not None
     ]
     index = min(year_indexes) if year_indexes else template.index
     plan.requests.append(duplicate_sheet(template.sheet_id, sheet_id, year_title(year), index))

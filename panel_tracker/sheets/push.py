@@ -7,8 +7,9 @@ tool remembers.
 
 The cost, and why there is a small state file: in the steady state, on a new year and for a
 30-day heal alike, a push is ONE ``spreadsheets.get`` and ONE ``batchUpdate``. The read asks
-for ``InverterSerialNumbers`` and column A of the year sheets (and the template, when a year
-sheet must be created); the write duplicates the template with a chosen ``newSheetId`` and
+for ``InverterSerialNumbers`` and column A and row 1 of the year sheets (and the template,
+when a year sheet must be created); the write duplicates the template with a chosen
+``newSheetId``, adds a replaced micro-inverter's successor's column (``columns``) and
 fills the rows in the same atomic batch. The API fails the whole read with 400 when one range
 names a sheet that does not exist, and ``ranges`` hides every sheet it does not touch, so the
 read must already know which year sheets exist: ``<data_dir>/google_sheet-<system_id>.json``
@@ -174,11 +175,9 @@ class _Push:
         while True:
             needs_template = any(y not in self.known.year_sheets for y in self.days.by_year)
             ranges: list[tuple[str, str]] = [("serials", SERIALS_RANGE)]
-            ranges += [
-                ("column_a", year_title(y))
-                for y in self.days.by_year
-                if y in self.known.year_sheets
-            ]
+            for year in self.days.by_year:
+                if year in self.known.year_sheets:
+                    ranges += [("column_a", year_title(year)), ("header", year_title(year))]
             if needs_template:
                 ranges.append(("template", TEMPLATE_TITLE))
             try:

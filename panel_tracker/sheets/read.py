@@ -1,15 +1,17 @@
 """The push's one read: what it asks for, and what the answer says.
 
-One ``spreadsheets.get`` names ranges of three kinds: ``serials`` (the named range
-``InverterSerialNumbers``), ``column_a`` (a year sheet's dates) and ``template`` (one cell,
-for the template's sheet properties). ``ranges`` hides every sheet it does not touch, and the
-answer's data blocks come per sheet, not per range, so ``parse_snapshot`` pairs them back up
-in request order. Serials typed as numbers and dates typed as text read as what they mean.
+One ``spreadsheets.get`` names ranges of four kinds: ``serials`` (the named range
+``InverterSerialNumbers``), ``column_a`` (a year sheet's dates), ``header`` (a year sheet's
+row 1, so a new serial's column never lands on a column someone else's header holds) and
+``template`` (one cell, for the template's sheet properties). ``ranges`` hides every sheet
+it does not touch, and the answer's data blocks come per sheet, not per range, so
+``parse_snapshot`` pairs them back up in request order. Serials typed as numbers and dates
+typed as text read as what they mean.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -54,6 +56,8 @@ class Snapshot:
     sheets: dict[str, SheetInfo]
     serial_columns: list[str | None]
     column_a: dict[str, list[ColumnMark]]
+    serials_named: dict[str, Any] = field(default_factory=dict)  # the API's NamedRange
+    header_row: dict[str, list[str | None]] = field(default_factory=dict)  # row 1 per year sheet
 
 
 def range_a1(kind: str, target: str) -> str:
@@ -62,6 +66,8 @@ def range_a1(kind: str, target: str) -> str:
         return target
     if kind == "template":
         return f"{a1_quote(target)}!A1"
+    if kind == "header":
+        return f"{a1_quote(target)}!1:1"
     return f"{a1_quote(target)}!A:A"
 
 
@@ -101,9 +107,10 @@ def cell_date(cell: dict[str, Any]) -> ColumnMark:
 
 
 def parse_snapshot(response: dict[str, Any], ranges: list[tuple[str, str]]) -> Snapshot:
-    """``ranges``: (kind, sheet title or named range) in request order; kind serials|column_a."""
-    named = {n.get("name"): n.get("range", {}) for n in response.get("namedRanges", [])}
-    serials_range = named.get(SERIALS_RANGE, {})
+    """``ranges``: (kind, sheet title or named range) in request order (``range_a1``'s kinds)."""
+    named = {n.get("name"): n for n in response.get("namedRanges", [])}
+    serials_named = dict(named.get(SERIALS_RANGE) or {})
+    serials_range = serials_named.get("range", {})
     sheets: dict[str, SheetInfo] = {}
     blocks: dict[int, list[dict[str, Any]]] = {}
     for sheet in response.get("sheets", []):
@@ -113,6 +120,7 @@ def parse_snapshot(response: dict[str, Any], ranges: list[tuple[str, str]]) -> S
     by_id = {info.sheet_id: info for info in sheets.values()}
     serial_columns: list[str | None] = []
     column_a: dict[str, list[ColumnMark]] = {}
+    header_row: dict[str, list[str | None]] = {}
     for kind, target in ranges:
         if kind == "serials":
             sheet_id = int(serials_range.get("sheetId", 0))
@@ -131,7 +139,9 @@ def parse_snapshot(response: dict[str, Any], ranges: list[tuple[str, str]]) -> S
             serial_columns = [cell_text(c) for c in cells]
         elif kind == "column_a":
             column_a[target] = [cell_date(c) for c in _grid_values(block, None, 1)]
-    return Snapshot(sheets, serial_columns, column_a)
+        elif kind == "header":
+            header_row[target] = [cell_text(c) for c in _grid_values(block, 1, None)]
+    return Snapshot(sheets, serial_columns, column_a, serials_named, header_row)
 
 
 def _grid_values(block: dict[str, Any], height: int | None, width: int | None) -> list[Any]:

@@ -4,12 +4,13 @@ A day the sheet lacks gets a row after the last used one, or a row inserted at i
 a later day is already there (the grid grows when it must); its date goes in column A as a
 real date. Then every written day's energies go in, one ``updateCells`` per block of
 consecutive rows and columns. An unknown day is a blank cell (with the history's reason as a
-note, when it has one); an estimated day carries a note saying so.
+note, when it has one); an estimated day carries a note saying so. A column new to the sheet (a
+replaced micro-inverter's successor) gets every day of its serial that the sheet has a row for.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -43,13 +44,16 @@ def write_year_sheet(
     *,
     year_days: list[str],
     rewrite: frozenset[str],
+    new_columns: Sequence[tuple[int, str]] = (),
 ) -> YearWrites:
     """Add the ``year_days`` the sheet lacks, rewrite those of ``rewrite`` that it has.
 
-    ``marks``: column A as read (row by row); ``columns``: (column index, serial) to write.
+    ``marks``: column A as read (row by row); ``columns``: (column index, serial) to write;
+    ``new_columns``: those of them new to the sheet, filled on every row their serial has.
     """
     writer = _YearWriter(history, sheet, marks, columns)
     writer.write(year_days, rewrite)
+    writer.fill(new_columns)
     return writer.out
 
 
@@ -86,9 +90,21 @@ class _YearWriter:
                     "(delete the extra rows)"
                 )
             rows += [(i, day) for i in found]
-        self._energies(sorted(rows))
+        self._energies(sorted(rows), self.columns)
         self.out.added += missing
         self.out.updated += rewrite
+
+    def fill(self, columns: Sequence[tuple[int, str]]) -> None:
+        """The days of new ``columns`` on rows ``write`` left alone (older than the rewrite)."""
+        written = set(self.out.added) | set(self.out.updated)
+        for column, serial in columns:
+            has = set(self.history.days_of(serial)) - written
+            rows = [
+                (i, day)
+                for i, mark in enumerate(self.marks)
+                if i >= FIRST_DATA_ROW and (day := _iso(mark)) is not None and day in has
+            ]
+            self._energies(rows, [(column, serial)])
 
     def _place(self, missing: list[str]) -> int:
         """Rows for the missing days: appended after the last used row, or inserted in order."""
@@ -121,9 +137,9 @@ class _YearWriter:
             cells = [[_date_cell(self.marks[start + k])] for k in range(run)]
             self._update(start, 0, cells, "userEnteredValue,userEnteredFormat.numberFormat")
 
-    def _energies(self, rows: list[tuple[int, str]]) -> None:
-        column_runs = list(_runs([c for c, _ in self.columns]))
-        serial_at = dict(self.columns)
+    def _energies(self, rows: list[tuple[int, str]], columns: Sequence[tuple[int, str]]) -> None:
+        column_runs = list(_runs([c for c, _ in columns]))
+        serial_at = dict(columns)
         days_by_row = dict(rows)
         for start, run in _runs([i for i, _ in rows]):
             for first_col, width in column_runs:
