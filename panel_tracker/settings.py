@@ -624,7 +624,7 @@ def _health(read: _Reader) -> HealthSettings:
     """The optional ``"health"`` object; an unknown key is logged (a typo?) and ignored."""
     section = read.section("health")
     inner = _Reader(read.path, section, prefix="health.")
-    known = {f.name: f for f in fields(HealthSettings)}
+    known = {f.name: f for f in fields(HealthSettings) if f.name != "panel_groups"}
     values: dict[str, Any] = {}
     for key, value in section.items():
         spec = known.get(key)

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..history import History
+from .groups import PanelGroups, one_array, resolve_groups
 from .thresholds import HealthSettings, PanelWatts
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,11 @@ class RatioTable:
     # weak or good run that set or cleared the flag) carry no verdict; a full table knows all.
     decided_from: npt.NDArray[np.int64] | None = None
     truncated: bool = False
+    # The groups each panel was judged in, each serial's group index, and per day each
+    # group's median per rated W (days x groups; NaN where too few of its panels reported).
+    groups: PanelGroups | None = None
+    group_of: npt.NDArray[np.int64] | None = None
+    group_median: FloatArray | None = None
 
     def column(self, serial: str) -> int:
         return self.serials.index(serial)
@@ -259,7 +265,15 @@ def ratio_table(
         clear_level = _clear_day_level(np.where(status == ASSESSED, median, np.nan), settings)
         dim = (status == ASSESSED) & (median < settings.low_light_fraction * clear_level)
         status[dim] = LOW_LIGHT
-        ratio_all = per_watt / median[:, None]
+        groups, group_of, group_median = _group_medians(
+            serials, per_watt, median, status == ASSESSED, settings
+        )
+        if len(groups.names) == 1:
+            ratio_all = per_watt / median[:, None]
+            reference = median[:, None]
+        else:
+            reference = group_median[:, group_of]
+            ratio_all = per_watt / reference
         lit = enough & (median > 0)  # a dark day has no ratios: nanmedian would warn
         sigma = np.full(count, np.nan)
         if lit.any():
@@ -270,11 +284,12 @@ def ratio_table(
         z = (ratio - 1.0) / np.maximum(sigma, settings.min_sigma)[:, None]
         weak = (ratio < settings.weak_ratio) & (z <= -settings.z_threshold)
         good = ratio >= settings.recover_ratio
-        expected = median[:, None] * watts[None, :]
+        expected = reference * watts[None, :]
     if warmup:
         # the warm-up rows only gave the clear-day level its window: drop them
         keep = slice(warmup, None)
         days, energy, present, median = days[keep], energy[keep], present[keep], median[keep]
+        group_median = group_median[keep]
         expected, ratio, z, status = expected[keep], ratio[keep], z[keep], status[keep]
         weak, good = weak[keep], good[keep]
     flagged, decided_from = _run_rule_decided(weak, good, settings)
@@ -296,7 +311,37 @@ def ratio_table(
         flagged=flagged,
         decided_from=decided_from,
         truncated=bool(warmup),
+        groups=groups,
+        group_of=group_of,
+        group_median=group_median,
     )
+
+
+def _group_medians(
+    serials: list[str],
+    per_watt: FloatArray,
+    median: FloatArray,
+    lit: BoolArray,
+    settings: HealthSettings,
+) -> tuple[PanelGroups, npt.NDArray[np.int64], FloatArray]:
+    """The groups, each serial's group and each group's daily median per rated W.
+
+    One array's only group median is the array median itself, so a roof of one face is
+    judged exactly as before groups existed.
+    """
+    if not serials:
+        return one_array(serials), np.zeros(0, dtype=np.int64), median[:, None]
+    groups, group_of = resolve_groups(settings.panel_groups, serials, per_watt, median, lit)
+    if len(groups.names) == 1:
+        return groups, group_of, median[:, None].copy()
+    count = per_watt.shape[0]
+    group_median = np.full((count, len(groups.names)), np.nan)
+    for g in range(len(groups.names)):
+        columns = per_watt[:, group_of == g]
+        enough = np.isfinite(columns).sum(axis=1) >= settings.min_panels
+        if enough.any():
+            group_median[enough, g] = np.nanmedian(columns[enough], axis=1)
+    return groups, group_of, group_median
 
 
 def _clear_day_level(median: FloatArray, settings: HealthSettings) -> FloatArray:
