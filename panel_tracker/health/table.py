@@ -400,6 +400,12 @@ def _run_rule_decided(
     return flagged, first
 
 
+def run_flags(weak: BoolArray, good: BoolArray, days_to_flag: int, days_to_clear: int) -> BoolArray:
+    """The run rule with its own counts (the envelope's run of short clear days)."""
+    counts = HealthSettings(days_to_flag=days_to_flag, days_to_clear=days_to_clear)
+    return _run_rule_decided(weak, good, counts)[0]
+
+
 def _total_at(totals: npt.NDArray[np.int64], rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """``totals[rows[i, j], j]``, or 0 where ``rows`` is -1 (before the first day)."""
     picked = np.take_along_axis(totals, np.maximum(rows, 0), axis=0)

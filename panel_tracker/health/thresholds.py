@@ -39,10 +39,10 @@ class HealthSettings:
     ``trend_warning`` (0.05): name a panel whose ratio fell by this much over 90 days even before
     it is weak (slow soiling or decline).
     ``last_days`` (7): the window of the "last days" ratio and table.
-    ``shared_loss`` (0.075), ``shared_days_to_flag`` (5), ``clear_day_floor`` (0.78): a group
+    ``shared_loss`` (0.1), ``shared_days_to_flag`` (5), ``clear_day_floor`` (0.78): a group
     (or the whole array) is below its clear-day level when on this many clear days in a row
-    it made less than 1 - 0.075 of its envelope; a day under 78 % of the envelope is taken
-    for an overcast one and neither counts nor breaks the run.
+    it made less than 90 % of its envelope (its best recent days); a day under 78 % of the
+    envelope is taken for an overcast one and neither counts nor breaks the run.
     ``panel_groups``: the config's ``panel_groups`` (name, serials); None: found from the
     history. Not a key of the ``"health"`` object.
     """
@@ -62,7 +62,7 @@ class HealthSettings:
     retired_after_days: int = 30
     trend_warning: float = 0.05
     last_days: int = 7
-    shared_loss: float = 0.075
+    shared_loss: float = 0.1
     shared_days_to_flag: int = 5
     clear_day_floor: float = 0.78
     panel_groups: ConfiguredGroups | None = None
