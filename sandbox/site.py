@@ -36,6 +36,7 @@ GHOST_LAG = timedelta(days=2)  # the ghost duplicate is this far behind the real
 DULL_DAY_CHANCE = 0.08
 CLOUDY_DAY_CHANCE = 0.27
 CLEAR_DAY_CLOUDS = 0.88  # a clear day lets through this much or more
+OVERCAST_LOW, OVERCAST_HIGH = 0.35, 0.6  # a forced overcast day's clouds, from its own draw
 _SOUTHERN_ZONES = (
     "Australia/",
     "Antarctica/",
@@ -88,6 +89,7 @@ class SiteScenario:
     # Every panel dirty at once: (from offset, for how many days, loss), then washed clean.
     array_soiling: tuple[int, int, float] | None = None
     snow_days: tuple[int, ...] = ()  # offsets on which snow covers every panel
+    overcast_days: tuple[int, ...] = ()  # offsets made overcast (clouds let 35-60 % through)
 
     def __post_init__(self) -> None:
         _check_counts(self)
@@ -141,8 +143,8 @@ def _check_roof(sc: SiteScenario) -> None:
             raise ValueError("faces: each drop must be from 0 up to 1")
     if sc.array_soiling is not None and not 0 < sc.array_soiling[2] < 1:
         raise ValueError("array_soiling: the loss must be between 0 and 1")
-    if any(not 0 <= k < sc.days for k in sc.snow_days):
-        raise ValueError("snow_days must be day offsets within the scenario")
+    if any(not 0 <= k < sc.days for k in (*sc.snow_days, *sc.overcast_days)):
+        raise ValueError("snow_days and overcast_days must be day offsets within the scenario")
 
 
 @dataclass
@@ -174,6 +176,10 @@ class SimulatedSite:
         self._weather, self._clouds = _weather_series(
             sc.seed, sc.start_date, sc.days, _southern(sc.timezone)
         )
+        for k in sc.overcast_days:  # after every draw, so the other days stay as they were
+            clouds = OVERCAST_LOW + (OVERCAST_HIGH - OVERCAST_LOW) * self._clouds[k]
+            self._weather[k] *= clouds / self._clouds[k]
+            self._clouds[k] = clouds
         self.face_of_panel = _faces_of_panels(sc)
         rng = random.Random(f"{sc.seed}:serials")
         taken: set[str] = set()
@@ -279,6 +285,10 @@ class SimulatedSite:
     def array_loss(self, day: date) -> float:
         """The loss every panel shares that day (the whole-array soiling), known truth."""
         return self.array_loss_at(self.offset(day))
+
+    def is_overcast(self, day: date) -> bool:
+        """One of the scenario's forced overcast days."""
+        return self.offset(day) in self.scenario.overcast_days
 
     def is_snow(self, day: date) -> bool:
         return self.offset(day) in self.scenario.snow_days
