@@ -102,6 +102,10 @@ def shared_losses(table: RatioTable, settings: HealthSettings) -> list[SharedLos
         loss = _loss_of(name, series, table, settings, False)
         if loss is not None:
             found.append(loss)
+    if len(found) == len(table.groups.names):  # every group short: the whole array is
+        since = min(loss.since for loss in found)
+        share = sum(loss.loss for loss in found) / len(found)
+        return [SharedLoss("array", since, share, max(x.clear_days for x in found), True)]
     return found
 
 

@@ -34,6 +34,7 @@ ONE_ARRAY = "one array"
 
 MIN_GROUP_PANELS = 3  # a median of fewer is no reference (and a fault must not split off)
 GROUP_DAYS = 60  # the recent lit days the profiles span
+RECENT_DAYS = 10  # a panel clustered must have reported on half of the last lit days
 MIN_GROUP_DAYS = 3  # fewer lit days than this and the roof is one array
 # Until this many lit days the profiles keep each panel's level: a short history may hold no
 # overcast day, and a face then differs only by its level (a fault of three panels at once in
@@ -114,7 +115,11 @@ def find_groups(
     profiles = log_profiles(logs)
     known = np.isfinite(logs).T
     # a panel with few known days (new, or silent) is placed afterwards, not clustered
-    steady = known.sum(axis=1) >= max(MIN_GROUP_DAYS, (known.shape[1] + 1) // 2)
+    # ... and so is one silent of late (a dead micro-inverter's last days are a ramp)
+    recent = known[:, -RECENT_DAYS:]
+    steady = (known.sum(axis=1) >= max(MIN_GROUP_DAYS, (known.shape[1] + 1) // 2)) & (
+        2 * recent.sum(axis=1) >= recent.shape[1]
+    )
     if int(steady.sum()) < 2 * MIN_GROUP_PANELS:
         return one_array(serials)
     best: IntArray | None = None
