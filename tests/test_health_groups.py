@@ -11,13 +11,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+import panel_report
+from panel_tracker.app.health_step import judge_panels
 from panel_tracker.health.assess import assess
 from panel_tracker.health.groups import FROM_CONFIG, FROM_HISTORY
 from panel_tracker.health.thresholds import HealthSettings
 from panel_tracker.history import History
+from panel_tracker.settings import load_config
 from sandbox.health_bench import add_truth_day, score_roof
 from sandbox.site import SimulatedSite, SiteScenario
 from tests.conftest import run_script
+from tests.test_report import write_setup
 from tests.test_settings import setup
 
 TWO_FACES = ((18, 0.0), (6, 0.25))
@@ -148,3 +154,23 @@ def test_an_overcast_spell_is_not_a_loss() -> None:
             assert report.shared == [], day
     lows = [site.weather(d) for d in site.days() if site.is_overcast(d)]
     assert max(lows) < 0.7 * max(site.weather(d) for d in site.days()[180:200])
+
+
+def test_the_summary_and_the_report_say_which_groups_were_used(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = two_face_site(days=40, shade=None)
+    east = [s for s in site.serials if site.face(s) == 0]
+    west = [s for s in site.serials if site.face(s) == 1]
+    config_path = write_setup(tmp_path, history_of(site), panel_groups={"east": east, "west": west})
+    outcome = judge_panels(load_config(config_path), history_of(site))
+    assert outcome.lines[-1] == "groups from the config: east (18), west (6)"
+    assert not outcome.warnings
+
+    assert panel_report.main(["--config", str(config_path), "-q"]) == 0
+    status = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
+    assert "<li>groups from the config: east (18), west (6)</li>" in status
+    assert "All panels ok" in status
+
+    found = judge_panels(load_config(write_setup(tmp_path, history_of(site))), history_of(site))
+    assert found.lines[-1] == "groups found from the history: face 1 (18), face 2 (6)"
