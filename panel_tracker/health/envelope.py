@@ -4,13 +4,12 @@ Comparing panels with each other cannot see soiling of the whole roof, snow, a d
 curtailment: every panel loses alike. So each group's daily median per rated W is held to its
 own clear-day envelope, learned from the history alone: the best day of each of three 10-day
 blocks before the day, and the line through them read at the day (the season's slope, so
-spring and autumn do not read as a loss). A day at ``clear_day_floor`` of the envelope or more
-is a clear one; on clear days a
-group below ``1 - shared_loss`` of it is short, at ``1 - shared_loss / 2`` or above it is at
-its level; ``shared_days_to_flag``
-short clear days in a row (overcast days in between neither count nor break the run) flag the
-loss, ``days_to_clear`` clear days at the level clear it. An overcast spell has no clear day,
-so it never raises one.
+spring and autumn do not read as a loss). A day the array makes ``clear_day_floor`` of its
+envelope or more is a clear one; on a clear day a group below ``1 - shared_loss`` of it is
+short, one at ``1 - shared_loss / 2`` or more is back at its level. ``shared_days_to_flag``
+short clear days with no day back at the level between them (overcast days neither count nor
+break the run) flag the loss; ``days_to_clear`` clear days over the bar clear it. An overcast
+spell has no clear day, so it never raises one.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from .table import ASSESSED, UNEVEN, RatioTable, run_flags
+from .table import ASSESSED, UNEVEN, RatioTable
 from .thresholds import HealthSettings
 
 FloatArray = npt.NDArray[np.float64]
@@ -91,7 +90,12 @@ def shared_losses(table: RatioTable, settings: HealthSettings) -> list[SharedLos
     if not table.days:
         return []
     lit = np.isin(table.status, (ASSESSED, UNEVEN))
-    array = _loss_of("array", np.where(lit, table.median, np.nan), table, settings, True)
+    series = np.where(lit, table.median, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # a day is clear or not for the whole roof: a face that loses its edge on overcast
+        # days would take a hazy one for a short clear one
+        clear = series / envelope(series, settings) >= settings.clear_day_floor
+    array = _loss_of("array", series, clear, table, settings, whole=True)
     if array is not None:
         return [array]
     if table.groups is None or table.group_median is None or len(table.groups.names) < 2:
@@ -99,7 +103,7 @@ def shared_losses(table: RatioTable, settings: HealthSettings) -> list[SharedLos
     found = []
     for g, name in enumerate(table.groups.names):
         series = np.where(lit, table.group_median[:, g], np.nan)
-        loss = _loss_of(name, series, table, settings, False)
+        loss = _loss_of(name, series, clear, table, settings, whole=False)
         if loss is not None:
             found.append(loss)
     if len(found) == len(table.groups.names):  # every group short: the whole array is
@@ -110,26 +114,35 @@ def shared_losses(table: RatioTable, settings: HealthSettings) -> list[SharedLos
 
 
 def _loss_of(
-    name: str, series: FloatArray, table: RatioTable, settings: HealthSettings, whole: bool
+    name: str,
+    series: FloatArray,
+    clear: npt.NDArray[np.bool_],
+    table: RatioTable,
+    settings: HealthSettings,
+    *,
+    whole: bool,
 ) -> SharedLoss | None:
     with np.errstate(invalid="ignore", divide="ignore"):
         share = series / envelope(series, settings)
-    clear = share >= settings.clear_day_floor
-    short = clear & (share < 1.0 - settings.shared_loss)
-    # A day between short and back at the level (half the loss) neither counts nor breaks a
-    # run: a soiled roof's best clear day reads just under the bar, a clean one's often above.
-    level = clear & (share >= 1.0 - settings.shared_loss / 2)
-    flagged = run_flags(
-        short[:, None], level[:, None], settings.shared_days_to_flag, settings.days_to_clear
-    )[:, 0]
-    if not flagged[-1]:
+    bar = 1.0 - settings.shared_loss
+    back = 1.0 - settings.shared_loss / 2
+    flagged, run, good, run_start, since = False, 0, 0, 0, 0
+    for row in map(int, np.flatnonzero(clear & np.isfinite(share))):
+        if share[row] < bar:
+            run, good = run + 1, 0
+            run_start = row if run == 1 else run_start
+            if run >= settings.shared_days_to_flag and not flagged:
+                flagged, since = True, run_start
+            continue
+        good += 1  # clears a flag after days_to_clear of these
+        if share[row] >= back:
+            run = 0  # a day back at the level ends a run; one just over the bar does not
+        if flagged and good >= settings.days_to_clear:
+            flagged, run = False, 0
+    if not flagged:
         return None
-    unflagged = np.flatnonzero(~flagged)
-    flagged_from = int(unflagged[-1]) + 1 if unflagged.size else 0
-    short_rows = np.flatnonzero(short[: flagged_from + 1])
-    start = int(short_rows[-min(short_rows.size, settings.shared_days_to_flag)])
-    episode = np.flatnonzero(short[start:]) + start
+    episode = np.flatnonzero(share[since:] < bar) + since
     loss = float(np.mean(1.0 - share[episode]))
     if not math.isfinite(loss):
         return None
-    return SharedLoss(name, table.days[start], loss, int(episode.size), whole)
+    return SharedLoss(name, table.days[since], loss, int(episode.size), whole)
