@@ -1,9 +1,10 @@
-"""The days x panels table behind the health check: every panel's ratio to its array, per day.
+"""The days x panels table behind the health check: every panel's ratio to its group, per day.
 
 The whole history is read once into matrices whose rows are consecutive calendar days (so a
 window is a slice) and whose columns are serials; every step is vectorized per day, so ten
-years of 100 panels take a fraction of a second. Per day: the array median per rated W, each
-panel's ratio to it, the robust spread of those ratios (median absolute deviation), whether
+years of 100 panels take a fraction of a second. Per day: the array median per rated W and each
+group's (``groups``: the roof's faces; one array, the array median itself), each panel's ratio
+to its group's, the robust spread of those ratios (median absolute deviation), whether
 the day can be judged at all (``status``), which panels were weak or good, and the run rule's
 flag state after it.
 """
@@ -51,7 +52,8 @@ class RatioTable:
 
     Rows are consecutive calendar days (so windows are slices), columns are ``serials``.
     ``energy`` is NaN where the day is absent, unknown or estimated; ``expected`` is what the
-    panel would have made at the array median; ``ratio`` is NaN on days not assessed.
+    panel would have made at its group's median (the array median on a roof of one face);
+    ``ratio`` is NaN on days not assessed.
     """
 
     days: list[str]
@@ -398,12 +400,6 @@ def _run_rule_decided(
     deciding = decision != 0
     first = np.where(deciding.any(axis=0), np.argmax(deciding, axis=0), -1).astype(np.int64)
     return flagged, first
-
-
-def run_flags(weak: BoolArray, good: BoolArray, days_to_flag: int, days_to_clear: int) -> BoolArray:
-    """The run rule with its own counts (the envelope's run of short clear days)."""
-    counts = HealthSettings(days_to_flag=days_to_flag, days_to_clear=days_to_clear)
-    return _run_rule_decided(weak, good, counts)[0]
 
 
 def _total_at(totals: npt.NDArray[np.int64], rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
