@@ -274,7 +274,7 @@ def ratio_table(
             ratio_all = per_watt / median[:, None]
             reference = median[:, None]
         else:
-            reference = group_median[:, group_of]
+            reference = _others_median(per_watt, group_of, settings.min_panels)
             ratio_all = per_watt / reference
         lit = enough & (median > 0)  # a dark day has no ratios: nanmedian would warn
         sigma = np.full(count, np.nan)
@@ -317,6 +317,25 @@ def ratio_table(
         group_of=group_of,
         group_median=group_median,
     )
+
+
+def _others_median(
+    per_watt: FloatArray, group_of: npt.NDArray[np.int64], min_panels: int
+) -> FloatArray:
+    """Per day and panel, the median per rated W of the other panels of its group.
+
+    In a group of six, a panel's own value would be one of the two its median averages: a
+    10 % shade would read as 8 %. Leaving it out keeps a small face's fault its true size
+    (a roof of one face keeps the array median, as before groups)."""
+    reference = np.full(per_watt.shape, np.nan)
+    for g in range(int(group_of.max()) + 1 if group_of.size else 0):
+        columns = np.flatnonzero(group_of == g)
+        for column in columns:
+            others = per_watt[:, columns[columns != column]]
+            enough = np.isfinite(others).sum(axis=1) >= min_panels
+            if enough.any():
+                reference[enough, column] = np.nanmedian(others[enough], axis=1)
+    return reference
 
 
 def _group_medians(
