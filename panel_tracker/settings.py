@@ -17,7 +17,7 @@ import logging
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -27,6 +27,7 @@ from .envoy.settings_keys import EnvoySettings, parse_envoy_settings
 from .errors import ConfigError, DataFileError
 from .export.settings_keys import KEYS as EXPORT_KEYS
 from .export.settings_keys import ExportSettings, parse_export_settings
+from .health.groups import MIN_GROUP_PANELS, ConfiguredGroups
 from .health.thresholds import HealthSettings, PanelWatts
 from .notify import DEFAULT_TIMEOUT as DEFAULT_ALERT_TIMEOUT
 from .notify import AlertSettings
@@ -413,6 +414,7 @@ KNOWN_KEYS = frozenset(
         "panel_watts",
         "panel_layout",
         "replacements",
+        "panel_groups",
         "alerts",
         "access_token_expires_at",
         *ENVOY_KEYS,
@@ -540,7 +542,7 @@ def parse_settings(path: Path, raw: Mapping[str, Any]) -> Settings:
         http_timeout=http_timeout,
         lock_wait_seconds=read.number("lock_wait_seconds", 10, minimum=0, above=False),
         sheets=_sheets(read, http_timeout),
-        health=_health(read),
+        health=replace(_health(read), panel_groups=_panel_groups(read)),
         panel_watts=_panel_watts(read),
         report=ReportSettings(
             report_dir=read.path_value("report_dir"),
@@ -627,7 +629,7 @@ def _health(read: _Reader) -> HealthSettings:
     """The optional ``"health"`` object; an unknown key is logged (a typo?) and ignored."""
     section = read.section("health")
     inner = _Reader(read.path, section, prefix="health.")
-    known = {f.name: f for f in fields(HealthSettings)}
+    known = {f.name: f for f in fields(HealthSettings) if f.name != "panel_groups"}
     values: dict[str, Any] = {}
     for key, value in section.items():
         spec = known.get(key)
@@ -665,6 +667,50 @@ def _panel_watts(read: _Reader) -> PanelWatts:
         value,
         'a positive whole number of watts, or an object {"<serial>": watts, ...}',
     )
+
+
+def _panel_groups(read: _Reader) -> ConfiguredGroups | None:
+    """Named groups of serials (roof faces): ``{"east": ["121...", ...], ...}``.
+
+    Whether each serial is in the history is only known where the history is read (the app
+    layer checks it)."""
+    value = read.raw.get("panel_groups")
+    if value is None or value == {}:
+        return None
+    wants = 'an object of named lists of serials, e.g. {"east": ["121", ...], "west": [...]}'
+    if not isinstance(value, Mapping):
+        raise read.bad("panel_groups", value, wants)
+    seen: dict[str, str] = {}
+    groups: list[tuple[str, tuple[str, ...]]] = []
+    for name, members in value.items():
+        key = f"panel_groups.{name}"
+        if not isinstance(members, list):
+            raise read.bad(key, members, "a list of serials")
+        serials: list[str] = []
+        for given in members:
+            cell = int(given) if isinstance(given, float) and given.is_integer() else given
+            if isinstance(cell, bool) or not isinstance(cell, str | int) or not str(cell).strip():
+                raise read.bad(key, given, "a list of serials (strings or numbers)")
+            serial = str(cell).strip()
+            if serial in seen:
+                raise SettingError(
+                    f"{read.path}: panel_groups: serial {serial} is in both {seen[serial]!r} "
+                    f"and {name!r}",
+                    key=key,
+                    hint="a panel shares the sun of one group: keep it in one of them",
+                )
+            seen[serial] = str(name)
+            serials.append(serial)
+        if len(serials) < MIN_GROUP_PANELS:
+            raise SettingError(
+                f"{read.path}: panel_groups: group {name!r} has {len(serials)} serial(s); "
+                f"a group needs at least {MIN_GROUP_PANELS}",
+                key=key,
+                hint="join it to the group nearest in sun, or remove panel_groups to have "
+                "the groups found from the history",
+            )
+        groups.append((str(name), tuple(serials)))
+    return tuple(groups)
 
 
 def _panel_layout(read: _Reader) -> PanelLayout | None:

@@ -220,6 +220,150 @@ def detection_stats(
     }
 
 
+# The issue's roofs: one face, two (18 + 6, the small one 22-25 % lower on clear days) and three
+# faces, each with a 10 % shade (on the smallest face), a dying micro-inverter that is
+# replaced, two weeks of 10 % soiling of the whole array, a ten-day overcast spell and snow.
+ROOFS: dict[str, dict[str, Any]] = {
+    "one face": {"shade": (3, 200, 0.10), "failing": (17, 45, 75)},
+    "two faces (18+6)": {
+        "faces": ((18, 0.0), (6, 0.25)),
+        "shade": (20, 200, 0.10),
+        "failing": (17, 45, 75),
+    },
+    "three faces (10+8+6)": {
+        "faces": ((10, 0.0), (8, 0.15), (6, 0.3)),
+        "shade": (20, 200, 0.10),
+        "failing": (12, 45, 75),
+    },
+}
+SHARED_EVENTS: dict[str, Any] = {
+    "array_soiling": (250, 14, 0.10),
+    "overcast_days": tuple(range(130, 140)),
+    "snow_days": (175, 176, 177),
+}
+
+
+def roof_scenario(roof: str, seed: int = 42) -> SiteScenario:
+    """One of ``ROOFS`` as a simulated year, with ``SHARED_EVENTS``."""
+    return year_scenario(seed, soiling=None, **ROOFS[roof], **SHARED_EVENTS)
+
+
+def one_array_settings(site: SimulatedSite) -> HealthSettings:
+    """Today's method before groups: every panel against the whole array's median."""
+    return HealthSettings(panel_groups=(("array", tuple(site.serials)),))
+
+
+@dataclass
+class RoofScore:
+    """What one method made of one roof's year (see ``score_roof``)."""
+
+    false_panel_days: int
+    fault_delay_clear_days: dict[str, int | None]
+    soiling_clear_days: int | None  # clear soiled days until the array's loss was named
+    shared_false_days: int  # days a shared loss was named with no soiling going on
+    shared_in_overcast_or_snow: int
+    replaced_on_first_night: bool | None
+    groups: str
+
+
+def score_roof(site: SimulatedSite, settings: HealthSettings) -> RoofScore:
+    """Run the health check night by night and score it against the site's truth."""
+    history = History()
+    flagged: dict[str, list[date]] = {}
+    shared_days: list[date] = []
+    replaced_on: date | None = None
+    report = None
+    for day in site.days():
+        add_truth_day(history, site, day)
+        report = assess(history, settings, panel_watts=site.rated_watts)
+        update_alert_state(history, report)
+        for verdict in report.panels:
+            if verdict.weak or (verdict.stopped_reporting and not verdict.retired):
+                flagged.setdefault(verdict.serial, []).append(day)
+        if report.shared:
+            shared_days.append(day)
+        if report.replacements and replaced_on is None:
+            replaced_on = day
+    healthy = healthy_serials(site)
+    delays: dict[str, int | None] = {}
+    for name, serial in fault_serials(site).items():
+        crossed = next(
+            (d for d in site.days() if site.loss_fraction(serial, d) >= CROSSING_LOSS), None
+        )
+        first = next(
+            (d for d in flagged.get(serial, []) if site.loss_fraction(serial, d) > 0), None
+        )
+        delays[name] = (
+            sum(1 for d in site.days() if crossed <= d < first and site.is_clear(d))
+            if crossed is not None and first is not None
+            else None
+        )
+    soiled = [d for d in site.days() if site.array_loss(d) > 0]
+    soiling_named = next((d for d in shared_days if d in soiled), None)
+    grace = timedelta(days=7)  # the flag clears after clear days at the level again
+    free = [d for d in shared_days if not soiled or not soiled[0] <= d <= soiled[-1] + grace]
+    new_serials = [s for s in site.serials if site.offset(min(_installed(site, s))) > 0]
+    first_night = min((min(_installed(site, s)) for s in new_serials), default=None)
+    return RoofScore(
+        false_panel_days=sum(len(flagged.get(s, [])) for s in healthy),
+        fault_delay_clear_days=delays,
+        soiling_clear_days=(
+            sum(1 for d in soiled if d <= soiling_named and site.is_clear(d))
+            if soiling_named is not None
+            else None
+        ),
+        shared_false_days=len(free),
+        shared_in_overcast_or_snow=sum(
+            1 for d in shared_days if site.is_overcast(d) or site.is_snow(d)
+        ),
+        replaced_on_first_night=None if first_night is None else replaced_on == first_night,
+        groups=(report.groups_line() or "") if report is not None else "",
+    )
+
+
+def _installed(site: SimulatedSite, serial: str) -> list[date]:
+    return [d for d in site.days() if site.truth_daily(serial, d) is not None]
+
+
+def roof_table(seeds: Iterable[int] = (42,)) -> list[str]:
+    """The issue's table: per roof, groups and envelope beside the array median alone."""
+    lines = [
+        "roof                  method         false  shade  dying  soiling  shared  in overcast"
+        "  replaced",
+        "                                     panel  delay  delay  named    false   or snow"
+        "      first",
+        "                                     -days  (clear days)  (clear)  days    (days)"
+        "       night",
+    ]
+    for seed in seeds:
+        for roof in ROOFS:
+            site = SimulatedSite(roof_scenario(roof, seed))
+            found = ""
+            for method, settings in (
+                ("groups+envelope", HealthSettings()),
+                ("array median", one_array_settings(site)),
+            ):
+                score = score_roof(site, settings)
+                found = found or score.groups
+                shade = score.fault_delay_clear_days.get("shade")
+                dying = score.fault_delay_clear_days.get("failing")
+                envelope = method != "array median"
+                lines.append(
+                    f"{roof if method != 'array median' else '':21} {method:15} "
+                    f"{score.false_panel_days:5}  {_days(shade):>5}  {_days(dying):>5}  "
+                    f"{_days(score.soiling_clear_days) if envelope else 'blind':>7}  "
+                    f"{score.shared_false_days if envelope else '-':>6}  "
+                    f"{score.shared_in_overcast_or_snow if envelope else '-':>11}  "
+                    f"{'yes' if score.replaced_on_first_night else 'no':>8}"
+                )
+            lines.append(f"{'':21} ({found}; seed {seed})")
+    return lines
+
+
+def _days(value: int | None) -> str:
+    return "never" if value is None else str(value)
+
+
 def main(seeds: Iterable[int] = (42, 1, 2, 3, 4)) -> int:  # pragma: no cover - console entry
     for seed in seeds:
         stats = detection_stats(SimulatedSite(year_scenario(seed)), missed=MISSED_RUNS)
@@ -236,6 +380,12 @@ def main(seeds: Iterable[int] = (42, 1, 2, 3, 4)) -> int:  # pragma: no cover - 
             f"  false-alarm days on {stats['healthy_panels']} healthy panels: "
             f"{stats['false_alarm_days']}; alerts: {stats['alerts']}"
         )
+    print()
+    print("Roofs of one, two and three faces, each with a 10 % shade, a dying micro-inverter that")
+    print("is replaced, two weeks of 10 % soiling of the whole array, a ten-day overcast spell and")
+    print("three snow days: groups and the clear-day envelope beside the array median alone.")
+    for line in roof_table(seeds):
+        print(line)
     return 0
 
 

@@ -27,9 +27,16 @@ RESET_TO_WH = 12  # a reset counter restarts from this small value
 FAIL_MAX_LOSS = 0.9  # a failing micro loses up to this much just before it dies
 STATUS_POWER_LOSS = 0.3  # the cloud flags "power" (production issue) beyond this loss
 SOILING_MAX_LOSS = 0.5
+SNOW_KEEP_MAX = 0.08  # a snow-covered panel makes 0..8 % of the day's output
+# A face's drop scales with the day's clearness: all of it from CLEAR_CLOUDS, none at or below
+# OVERCAST_CLOUDS (diffuse light reaches every face alike).
+OVERCAST_CLOUDS = 0.3
+CLEAR_CLOUDS = 0.94
 GHOST_LAG = timedelta(days=2)  # the ghost duplicate is this far behind the real report
 DULL_DAY_CHANCE = 0.08
 CLOUDY_DAY_CHANCE = 0.27
+CLEAR_DAY_CLOUDS = 0.88  # a clear day lets through this much or more
+OVERCAST_LOW, OVERCAST_HIGH = 0.35, 0.6  # a forced overcast day's clouds, from its own draw
 _SOUTHERN_ZONES = (
     "Australia/",
     "Antarctica/",
@@ -75,10 +82,19 @@ class SiteScenario:
     # upload; None: reports reach the cloud at once.
     upload_every_hours: int | None = None
     int_power_on: int = 1  # the panels before those give power_produced as a bare integer
+    # Roof faces in panel order: (panel count, drop on a clear day); None: one face. A face
+    # with drop 0.25 makes 22-25 % less than a drop-0 face on clear days, about as much on
+    # overcast ones.
+    faces: tuple[tuple[int, float], ...] | None = None
+    # Every panel dirty at once: (from offset, for how many days, loss), then washed clean.
+    array_soiling: tuple[int, int, float] | None = None
+    snow_days: tuple[int, ...] = ()  # offsets on which snow covers every panel
+    overcast_days: tuple[int, ...] = ()  # offsets made overcast (clouds let 35-60 % through)
 
     def __post_init__(self) -> None:
         _check_counts(self)
         _check_faults(self)
+        _check_roof(self)
 
     @classmethod
     def healthy(cls, **changes: Any) -> SiteScenario:
@@ -119,6 +135,18 @@ def _check_faults(sc: SiteScenario) -> None:
         raise ValueError("replacement_offset needs a failing panel and must be 1 or later")
 
 
+def _check_roof(sc: SiteScenario) -> None:
+    if sc.faces is not None:
+        if sum(count for count, _ in sc.faces) != sc.n_panels or min(sc.faces)[0] < 1:
+            raise ValueError("faces: the panel counts must be 1 or more and add up to n_panels")
+        if not all(0 <= drop < 1 for _, drop in sc.faces):
+            raise ValueError("faces: each drop must be from 0 up to 1")
+    if sc.array_soiling is not None and not 0 < sc.array_soiling[2] < 1:
+        raise ValueError("array_soiling: the loss must be between 0 and 1")
+    if any(not 0 <= k < sc.days for k in (*sc.snow_days, *sc.overcast_days)):
+        raise ValueError("snow_days and overcast_days must be day offsets within the scenario")
+
+
 @dataclass
 class _Micro:
     """One micro-inverter's identity and precomputed truth (lists indexed by day offset)."""
@@ -145,7 +173,14 @@ class SimulatedSite:
         self.name = "Sandbox Array"
         self.timezone = sc.timezone
         self.tz = ZoneInfo(sc.timezone)
-        self._weather = _weather_series(sc.seed, sc.start_date, sc.days, _southern(sc.timezone))
+        self._weather, self._clouds = _weather_series(
+            sc.seed, sc.start_date, sc.days, _southern(sc.timezone)
+        )
+        for k in sc.overcast_days:  # after every draw, so the other days stay as they were
+            clouds = OVERCAST_LOW + (OVERCAST_HIGH - OVERCAST_LOW) * self._clouds[k]
+            self._weather[k] *= clouds / self._clouds[k]
+            self._clouds[k] = clouds
+        self.face_of_panel = _faces_of_panels(sc)
         rng = random.Random(f"{sc.seed}:serials")
         taken: set[str] = set()
         self.envoys = [_new_serial(rng, "1220", taken), _new_serial(rng, "1220", taken)]
@@ -217,10 +252,54 @@ class SimulatedSite:
             wh = 0
             if m.first_day <= k < m.dead_from:
                 clear = sc.rated_watts * PEAK_SUN_HOURS * self._weather[k] * factor
+                shared = self._face_keep(m.panel, k) * self._shared_keep(m.panel, k)
+                if shared != 1.0:  # today's scenarios multiply nothing: their numbers stay
+                    clear *= shared
                 wh = round(clear * (1 - self._loss(m, k)))
             total += wh
             m.daily.append(wh)
             m.ends.append(total)
+
+    # ----- the roof and losses every panel shares -----
+
+    def _face_keep(self, panel: int, k: int) -> float:
+        faces = self.scenario.faces
+        if faces is None:
+            return 1.0
+        drop = faces[self.face_of_panel[panel]][1]
+        share = (self._clouds[k] - OVERCAST_CLOUDS) / (CLEAR_CLOUDS - OVERCAST_CLOUDS)
+        return 1.0 - drop * min(1.0, max(0.0, share))
+
+    def _shared_keep(self, panel: int, k: int) -> float:
+        keep = 1.0 - self.array_loss_at(k)
+        if k in self.scenario.snow_days:
+            snow = random.Random(f"{self.scenario.seed}:snow:{k}:{panel}")
+            keep *= snow.uniform(0.0, SNOW_KEEP_MAX)
+        return keep
+
+    def array_loss_at(self, k: int) -> float:
+        """The whole-array soiling's loss on day offset ``k`` (0.0 outside it)."""
+        s = self.scenario.array_soiling
+        return s[2] if s is not None and s[0] <= k < s[0] + s[1] else 0.0
+
+    def array_loss(self, day: date) -> float:
+        """The loss every panel shares that day (the whole-array soiling), known truth."""
+        return self.array_loss_at(self.offset(day))
+
+    def is_overcast(self, day: date) -> bool:
+        """One of the scenario's forced overcast days."""
+        return self.offset(day) in self.scenario.overcast_days
+
+    def is_snow(self, day: date) -> bool:
+        return self.offset(day) in self.scenario.snow_days
+
+    def is_clear(self, day: date) -> bool:
+        """A clear day: clouds let through at least 88 % (the weather's clear-day draw)."""
+        return self._clouds[self.offset(day)] >= CLEAR_DAY_CLOUDS and not self.is_snow(day)
+
+    def face(self, serial: str) -> int:
+        """The roof face (index into ``scenario.faces``, 0 with one face) of a serial."""
+        return self.face_of_panel[self.panel_of[serial]]
 
     # ----- injected losses -----
 
@@ -510,13 +589,23 @@ def _southern(timezone: str) -> bool:
     return timezone.startswith(_SOUTHERN_ZONES)
 
 
-def _weather_series(seed: int, start: date, days: int, southern: bool) -> list[float]:
+def _faces_of_panels(sc: SiteScenario) -> list[int]:
+    if sc.faces is None:
+        return [0] * sc.n_panels
+    return [face for face, (count, _) in enumerate(sc.faces) for _ in range(count)]
+
+
+def _weather_series(
+    seed: int, start: date, days: int, southern: bool
+) -> tuple[list[float], list[float]]:
+    """Each day's clear-sky fraction (season and clouds), and its clouds alone."""
     rng = random.Random(f"{seed}:weather")
     peak_day_of_year = 355 if southern else 172  # summer solstice
-    return [_day_weather(rng, start + timedelta(days=k), peak_day_of_year) for k in range(days)]
+    pairs = [_day_weather(rng, start + timedelta(days=k), peak_day_of_year) for k in range(days)]
+    return [value for value, _ in pairs], [clouds for _, clouds in pairs]
 
 
-def _day_weather(rng: random.Random, day: date, peak_day_of_year: int) -> float:
+def _day_weather(rng: random.Random, day: date, peak_day_of_year: int) -> tuple[float, float]:
     angle = 2 * math.pi * (day.timetuple().tm_yday - peak_day_of_year) / 365.25
     season = 0.72 + 0.28 * math.cos(angle)  # winter sun gives about 45 % of summer's
     roll = rng.random()
@@ -525,5 +614,5 @@ def _day_weather(rng: random.Random, day: date, peak_day_of_year: int) -> float:
     elif roll < DULL_DAY_CHANCE + CLOUDY_DAY_CHANCE:
         clouds = rng.uniform(0.35, 0.85)
     else:
-        clouds = rng.uniform(0.88, 1.0)
-    return min(1.0, max(0.05, season * clouds))
+        clouds = rng.uniform(CLEAR_DAY_CLOUDS, 1.0)
+    return min(1.0, max(0.05, season * clouds)), clouds

@@ -42,7 +42,13 @@ from ..storage import (
 from ..wording import counted
 from .envoy_source import EnvoySource, hold_to_this_gateway
 from .export_step import run_exports
-from .health_step import HealthOutcome, announce, judge_panels, system_alert
+from .health_step import (
+    HealthOutcome,
+    announce,
+    hold_groups_to_history,
+    judge_panels,
+    system_alert,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -232,6 +238,7 @@ def update_history(
     """Steps up to the saved history: the part that must succeed for exit status 0 or 1."""
     run = DailyRun(system=f"{config.name} (system {config.system_id})")
     history = load_history(config.history_path)
+    hold_groups_to_history(config, history)
     source.ensure_fresh_token()
     tz = resolve_timezone(config, history, source)
     now = now or datetime.now(timezone.utc)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 
+from ..errors import ConfigError
 from ..health.assess import HealthReport, assess
 from ..health.episodes import SYSTEM, AlertEvent, update_alert_state
 from ..history import History
@@ -42,10 +43,33 @@ def judge_panels(config: Config, history: History) -> HealthOutcome:
         )
         outcome.events = update_alert_state(history, outcome.report)
         outcome.lines = outcome.report.summary_lines()
+        groups = outcome.report.groups_line()
+        if groups is not None:
+            outcome.lines.append(groups)
     except Exception as exc:  # a verdict is a bonus; the day's energy must be saved regardless
         logger.debug("panel health failed", exc_info=True)
         outcome.warnings.append(f"panel health could not be judged: {type(exc).__name__}: {exc}")
     return outcome
+
+
+def hold_groups_to_history(config: Config, history: History) -> None:
+    """A ``panel_groups`` serial the history has never seen is a typo: stop before any call.
+
+    Checked where the history is known (the config alone cannot tell); an empty history (the
+    first night) has nothing to check against."""
+    groups = config.settings.health.panel_groups
+    known = set(history.serials())
+    if not groups or not known:
+        return
+    for name, members in groups:
+        unknown = [serial for serial in members if serial not in known]
+        if unknown:
+            raise ConfigError(
+                f"{config.settings.path}: panel_groups: group {name!r} names "
+                f"{', '.join(unknown)}, not a serial of the history",
+                hint="correct the serial (the sheet's header or `enlightenAPI_v4.py check` "
+                "lists them), or leave a panel out until it has reported once",
+            )
 
 
 def system_alert(day: str | None, message: str) -> AlertEvent:

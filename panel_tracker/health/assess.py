@@ -1,7 +1,9 @@
 """Panel health: which panel is losing energy against its own array, since when, and how much.
 
-Each panel is compared with the rest of its array on the same day (IEA-PVPS T13-19:2021,
-"comparing subsystems"), so weather cancels out:
+Each panel is compared with the rest of its group (its roof face: ``groups``; the whole array
+on a roof of one face) on the same day (IEA-PVPS T13-19:2021, "comparing subsystems"), so
+weather cancels out, and each group with its own clear-day level (``envelope``), so a loss
+every panel shares is named too:
 
 * ``ratio`` = the panel's Wh per rated W divided by the array's median Wh per rated W that day;
 * the day's spread is the median absolute deviation of those ratios (x1.4826, a robust sigma:
@@ -38,6 +40,7 @@ import numpy.typing as npt
 
 from ..history import History
 from ..wording import counted
+from .envelope import SharedLoss, shared_losses
 from .replacements import Replacement, find_replacements, with_given
 from .table import (
     ASSESSED,
@@ -116,6 +119,13 @@ class HealthReport:
     settings: HealthSettings = field(default_factory=HealthSettings)
     table: RatioTable | None = field(default=None, repr=False)
     replacements: list[Replacement] = field(default_factory=list)
+    shared: list[SharedLoss] = field(default_factory=list)
+
+    def groups_line(self) -> str | None:
+        """Which groups the panels were judged in and how they were found, or None (no data)."""
+        if self.table is None or self.table.groups is None or self.day is None:
+            return None
+        return self.table.groups.describe()
 
     @property
     def panel_count(self) -> int:
@@ -154,6 +164,7 @@ class HealthReport:
                     f"panel health on {self.day}: no comparable day yet "
                     f"({counted(len(active), 'panel')})"
                 )
+        lines += [loss.describe() for loss in self.shared]
         return lines
 
 
@@ -244,6 +255,7 @@ def assess(
         settings=settings,
         table=table,
         replacements=pairs,
+        shared=shared_losses(table, settings),
     )
 
 

@@ -1,9 +1,10 @@
-"""The days x panels table behind the health check: every panel's ratio to its array, per day.
+"""The days x panels table behind the health check: every panel's ratio to its group, per day.
 
 The whole history is read once into matrices whose rows are consecutive calendar days (so a
 window is a slice) and whose columns are serials; every step is vectorized per day, so ten
-years of 100 panels take a fraction of a second. Per day: the array median per rated W, each
-panel's ratio to it, the robust spread of those ratios (median absolute deviation), whether
+years of 100 panels take a fraction of a second. Per day: the array median per rated W and each
+group's (``groups``: the roof's faces; one array, the array median itself), each panel's ratio
+to its group's, the robust spread of those ratios (median absolute deviation), whether
 the day can be judged at all (``status``), which panels were weak or good, and the run rule's
 flag state after it.
 """
@@ -20,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..history import History
+from .groups import PanelGroups, one_array, resolve_groups
 from .thresholds import HealthSettings, PanelWatts
 
 logger = logging.getLogger(__name__)
@@ -50,7 +52,8 @@ class RatioTable:
 
     Rows are consecutive calendar days (so windows are slices), columns are ``serials``.
     ``energy`` is NaN where the day is absent, unknown or estimated; ``expected`` is what the
-    panel would have made at the array median; ``ratio`` is NaN on days not assessed.
+    panel would have made at its group's median (the array median on a roof of one face);
+    ``ratio`` is NaN on days not assessed.
     """
 
     days: list[str]
@@ -72,6 +75,11 @@ class RatioTable:
     # weak or good run that set or cleared the flag) carry no verdict; a full table knows all.
     decided_from: npt.NDArray[np.int64] | None = None
     truncated: bool = False
+    # The groups each panel was judged in, each serial's group index, and per day each
+    # group's median per rated W (days x groups; NaN where too few of its panels reported).
+    groups: PanelGroups | None = None
+    group_of: npt.NDArray[np.int64] | None = None
+    group_median: FloatArray | None = None
 
     def column(self, serial: str) -> int:
         return self.serials.index(serial)
@@ -259,7 +267,15 @@ def ratio_table(
         clear_level = _clear_day_level(np.where(status == ASSESSED, median, np.nan), settings)
         dim = (status == ASSESSED) & (median < settings.low_light_fraction * clear_level)
         status[dim] = LOW_LIGHT
-        ratio_all = per_watt / median[:, None]
+        groups, group_of, group_median = _group_medians(
+            serials, per_watt, median, status == ASSESSED, settings
+        )
+        if len(groups.names) == 1:
+            ratio_all = per_watt / median[:, None]
+            reference = median[:, None]
+        else:
+            reference = _others_median(per_watt, group_of, settings.min_panels)
+            ratio_all = per_watt / reference
         lit = enough & (median > 0)  # a dark day has no ratios: nanmedian would warn
         sigma = np.full(count, np.nan)
         if lit.any():
@@ -270,11 +286,12 @@ def ratio_table(
         z = (ratio - 1.0) / np.maximum(sigma, settings.min_sigma)[:, None]
         weak = (ratio < settings.weak_ratio) & (z <= -settings.z_threshold)
         good = ratio >= settings.recover_ratio
-        expected = median[:, None] * watts[None, :]
+        expected = reference * watts[None, :]
     if warmup:
         # the warm-up rows only gave the clear-day level its window: drop them
         keep = slice(warmup, None)
         days, energy, present, median = days[keep], energy[keep], present[keep], median[keep]
+        group_median = group_median[keep]
         expected, ratio, z, status = expected[keep], ratio[keep], z[keep], status[keep]
         weak, good = weak[keep], good[keep]
     flagged, decided_from = _run_rule_decided(weak, good, settings)
@@ -296,7 +313,56 @@ def ratio_table(
         flagged=flagged,
         decided_from=decided_from,
         truncated=bool(warmup),
+        groups=groups,
+        group_of=group_of,
+        group_median=group_median,
     )
+
+
+def _others_median(
+    per_watt: FloatArray, group_of: npt.NDArray[np.int64], min_panels: int
+) -> FloatArray:
+    """Per day and panel, the median per rated W of the other panels of its group.
+
+    In a group of six, a panel's own value would be one of the two its median averages: a
+    10 % shade would read as 8 %. Leaving it out keeps a small face's fault its true size
+    (a roof of one face keeps the array median, as before groups)."""
+    reference = np.full(per_watt.shape, np.nan)
+    for g in range(int(group_of.max()) + 1 if group_of.size else 0):
+        columns = np.flatnonzero(group_of == g)
+        for column in columns:
+            others = per_watt[:, columns[columns != column]]
+            enough = np.isfinite(others).sum(axis=1) >= min_panels
+            if enough.any():
+                reference[enough, column] = np.nanmedian(others[enough], axis=1)
+    return reference
+
+
+def _group_medians(
+    serials: list[str],
+    per_watt: FloatArray,
+    median: FloatArray,
+    lit: BoolArray,
+    settings: HealthSettings,
+) -> tuple[PanelGroups, npt.NDArray[np.int64], FloatArray]:
+    """The groups, each serial's group and each group's daily median per rated W.
+
+    One array's only group median is the array median itself, so a roof of one face is
+    judged exactly as before groups existed.
+    """
+    if not serials:
+        return one_array(serials), np.zeros(0, dtype=np.int64), median[:, None]
+    groups, group_of = resolve_groups(settings.panel_groups, serials, per_watt, median, lit)
+    if len(groups.names) == 1:
+        return groups, group_of, median[:, None].copy()
+    count = per_watt.shape[0]
+    group_median = np.full((count, len(groups.names)), np.nan)
+    for g in range(len(groups.names)):
+        columns = per_watt[:, group_of == g]
+        enough = np.isfinite(columns).sum(axis=1) >= settings.min_panels
+        if enough.any():
+            group_median[enough, g] = np.nanmedian(columns[enough], axis=1)
+    return groups, group_of, group_median
 
 
 def _clear_day_level(median: FloatArray, settings: HealthSettings) -> FloatArray:

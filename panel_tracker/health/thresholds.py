@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TypeAlias
 
 from ..errors import ConfigError
+from .groups import ConfiguredGroups
 
 # The panels' ratings: one for every panel, one per serial, or None (all alike).
 PanelWatts: TypeAlias = int | Mapping[str, int] | None
@@ -38,6 +39,12 @@ class HealthSettings:
     ``trend_warning`` (0.05): name a panel whose ratio fell by this much over 90 days even before
     it is weak (slow soiling or decline).
     ``last_days`` (7): the window of the "last days" ratio and table.
+    ``shared_loss`` (0.1), ``shared_days_to_flag`` (5), ``clear_day_floor`` (0.78): a group
+    (or the whole array) is below its clear-day level when on this many clear days in a row
+    it made less than 90 % of its envelope (its best recent days); a day under 78 % of the
+    envelope is taken for an overcast one and neither counts nor breaks the run.
+    ``panel_groups``: the config's ``panel_groups`` (name, serials); None: found from the
+    history. Not a key of the ``"health"`` object.
     """
 
     weak_ratio: float = 0.92
@@ -55,6 +62,10 @@ class HealthSettings:
     retired_after_days: int = 30
     trend_warning: float = 0.05
     last_days: int = 7
+    shared_loss: float = 0.1
+    shared_days_to_flag: int = 5
+    clear_day_floor: float = 0.78
+    panel_groups: ConfiguredGroups | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -62,6 +73,8 @@ class HealthSettings:
             problems.append("weak_ratio must be between 0 and 1")
         if not self.weak_ratio <= self.recover_ratio <= 1.5:
             problems.append("recover_ratio must be at least weak_ratio (and at most 1.5)")
+        if not 0 < self.shared_loss < self.clear_day_floor < 1:
+            problems.append("shared_loss and clear_day_floor must be 0 < shared_loss < floor < 1")
         for name in ("z_threshold", "max_spread", "min_sigma", "trend_warning"):
             if not getattr(self, name) > 0:
                 problems.append(f"{name} must be above 0")
@@ -75,6 +88,7 @@ class HealthSettings:
             "clear_day_window",
             "last_days",
             "stopped_after_days",
+            "shared_days_to_flag",
         ):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be 1 or more")

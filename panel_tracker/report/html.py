@@ -157,7 +157,9 @@ def status_section(report: HealthReport, evidence: Sequence[str] = ()) -> str:
         css = " bad"
     else:
         heading, css = "All panels ok", ""
-    items = "".join(f"<li>{html.escape(line)}</li>" for line in report.summary_lines())
+    groups = report.groups_line()
+    lines = report.summary_lines() + ([groups] if groups is not None else [])
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
     proof = ""
     if evidence:
         proof = (
