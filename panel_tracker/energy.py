@@ -253,6 +253,7 @@ class DailyEnergyUpdate:
         *,
         now: datetime | None = None,
         panel_watts: PanelWatts = None,
+        latest_days: Mapping[str, str] | None = None,
     ) -> None:
         self.history = history
         self.tz = tz
@@ -260,9 +261,9 @@ class DailyEnergyUpdate:
         self._rejected: list[tuple[str, str]] = []
         self._now = now or datetime.now(timezone.utc)
         self._system_usual_end: list[float | None] = []  # computed once, when needed
-        # Each serial's latest stored day, found once (a scan of every key, years of them)
-        # and forgotten when its reading is applied.
-        self._latest_days: dict[str, str | None] = {}
+        # Each serial's latest stored day, found once (a scan of every key, years of them;
+        # ``latest_days`` when the caller has them) and kept up to date as readings apply.
+        self._latest_days: dict[str, str | None] = dict(latest_days or {})
         latest_allowed = self._now + CLOCK_SKEW
         self._pending: list[_Pending] = []
         # What the whole site could make in a day: bounds the system production of a gap.
@@ -338,6 +339,10 @@ class DailyEnergyUpdate:
             return int(self.panel_watts[serial])
         return DEFAULT_PANEL_WATTS
 
+    def latest_days(self) -> dict[str, str]:
+        """Each serial's latest stored day, as the history holds it after ``apply``."""
+        return {s: day for s in self.history.micros if (day := self._latest(s)) is not None}
+
     def local_day(self) -> str | None:
         """The latest local day any reading belongs to: the day this run reports on."""
         return _iso(max(p.day for p in self._pending)) if self._pending else None
@@ -385,7 +390,12 @@ class DailyEnergyUpdate:
         for pending in self._pending:
             weights = (exact or {}).get(pending.serial)
             partial = self._is_partial(pending)  # judged by the days before this reading
+            before = self._latest(pending.serial)
             self._apply_one(pending, production, weights, result)
+            # Every path of a reading that passed the door ends on its own day, or leaves an
+            # older reading's serial as it was: the latest day is the later of the two.
+            reading_day = _iso(pending.day)
+            self._latest_days[pending.serial] = max(before or reading_day, reading_day)
             self._mark(pending, partial, result)
             self._keep_extra(pending)
         result.note_provisional()
@@ -456,7 +466,7 @@ class DailyEnergyUpdate:
     ) -> None:
         serial, iso_day = reading.serial, _iso(reading.day)
         days = self.history.micros.get(serial)
-        latest_known = self._latest_days.pop(serial, None)
+        latest_known = self._latest_days.get(serial)
         if not days:
             self.history.micros[serial] = {
                 iso_day: {

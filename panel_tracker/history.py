@@ -19,7 +19,7 @@ import gc
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -187,15 +187,20 @@ def _wanted(kind: type) -> str:
     return "an object" if kind is dict else "a list"
 
 
-def day_after(history: History, latest: str) -> tuple[str, str] | None:
-    """A (serial, day) of the history later than ``latest`` (ISO date), else None.
+def latest_days(history: History) -> dict[str, str]:
+    """Each serial's latest stored day (one scan of its keys, in C)."""
+    return {serial: max(days) for serial, days in history.micros.items() if days}
+
+
+def day_after(latest_by_serial: Mapping[str, str], latest: str) -> tuple[str, str] | None:
+    """A (serial, day) of ``latest_by_serial`` (see ``latest_days``) later than ``latest``
+    (ISO date), else None.
 
     ``load_history`` can only bound dates by the latest zone on Earth; once the system's zone
     is known, the caller holds the history to the run's own day with this."""
-    for serial in history.serials():
-        last = history.last_date(serial)
-        if last is not None and last > latest:
-            return serial, last
+    for serial in sorted(latest_by_serial):
+        if latest_by_serial[serial] > latest:
+            return serial, latest_by_serial[serial]
     return None
 
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from panel_tracker.app.daily import update_history
 from panel_tracker.app.sources import enlighten_client
 from panel_tracker.energy import DailyEnergyUpdate, covering_span
-from panel_tracker.history import History
+from panel_tracker.history import History, latest_days
 from panel_tracker.settings import load_config
 from sandbox.site import SiteScenario
 from tests.conftest import write_config
@@ -38,7 +38,10 @@ def apply(history, readings, *, now, production=None):
     if span is not None:
         days = [span[0] + timedelta(days=k) for k in range((span[1] - span[0]).days + 1)]
         wanted = {d: (production or {}).get(d, 1000) for d in days}
-    return span, update.apply(wanted)
+    result = update.apply(wanted)
+    # the latest days handed on to health and the night's count: those of a fresh scan
+    assert update.latest_days() == latest_days(history)
+    return span, result
 
 
 def usual_days(history: History, count: int = 5) -> int:

@@ -25,7 +25,7 @@ from ..enlighten.jwt import REFRESH_WARNING, jwt_expiry, relative, when
 from ..errors import ConfigError, DataFileError, PanelTrackerError
 from ..health.dc import dc_findings
 from ..health.replacements import Replacement
-from ..history import History, day_after, load_history, save_history
+from ..history import History, day_after, latest_days, load_history, save_history
 from ..settings import TOKEN_KEYS, Config
 from ..sheets.auth import ShowUrl, load_credentials
 from ..sheets.layout import LayoutResult, lay_out_spreadsheet
@@ -124,15 +124,21 @@ def resolve_timezone(config: Config, history: History, source: EnlightenSource) 
 
 
 def _tally(
-    history: History, run: DailyRun, day: str, reported: Collection[str], gone: Collection[str]
+    history: History,
+    run: DailyRun,
+    day: str,
+    *,
+    latest: Mapping[str, str],
+    reported: Collection[str],
+    gone: Collection[str],
 ) -> None:
-    """The day's total and panels, and a warning for each panel gone silent; ``reported``
-    are the serials whose reading came but was rejected or unreadable (said elsewhere),
-    ``gone`` the replaced ones (neither counted nor warned about)."""
+    """The day's total and panels, and a warning for each panel gone silent; ``latest`` is
+    each serial's latest day, ``reported`` the serials whose reading came but was rejected or
+    unreadable (said elsewhere), ``gone`` the replaced ones (neither counted nor warned about)."""
     cutoff = (date.fromisoformat(day) - timedelta(days=RETIRED_AFTER_DAYS)).isoformat()
-    for serial in history.serials():
-        last = history.last_date(serial)
-        if last is None or last < cutoff or serial in gone:
+    for serial in sorted(latest):
+        last = latest[serial]
+        if last < cutoff or serial in gone:
             continue
         run.expected += 1
         value = history.daily(serial, day)
@@ -152,12 +158,16 @@ def _account(
     weighted: bool,
     unreadable: Mapping[str, str] | None = None,
     replaced: Sequence[Replacement] = (),
+    latest: Mapping[str, str] | None = None,
 ) -> None:
     if update.day is None:
         return
     unreadable = unreadable or {}
     gone = {r.old for r in replaced}
-    _tally(history, run, update.day, {*update.rejected, *unreadable}, gone)
+    known = latest if latest is not None else latest_days(history)
+    _tally(
+        history, run, update.day, latest=known, reported={*update.rejected, *unreadable}, gone=gone
+    )
     for serial, problem in sorted(unreadable.items()):
         run.warnings.append(f"serial {serial}: reading skipped, not recorded: {problem}")
     run.warnings.extend(update.warnings)
@@ -217,11 +227,13 @@ def _warn_if_refresh_token_expires_soon(
         run.health.events.insert(0, system_alert(None, f"{config.name}: {message}"))
 
 
-def _hold_to_run_day(config: Config, history: History, now: datetime, tz: ZoneInfo) -> None:
+def _hold_to_run_day(
+    config: Config, latest_by_serial: Mapping[str, str], now: datetime, tz: ZoneInfo
+) -> None:
     # A day after the run's own (by the clock-skew allowance readings get too) would make
     # every real reading look older than the panel's last day, and be dropped night after night.
     latest = (now + CLOCK_SKEW).astimezone(tz).date().isoformat()
-    found = day_after(history, latest)
+    found = day_after(latest_by_serial, latest)
     if found is not None:
         serial, day = found
         raise DataFileError(
@@ -242,7 +254,9 @@ def update_history(
     source.ensure_fresh_token()
     tz = resolve_timezone(config, history, source)
     now = now or datetime.now(timezone.utc)
-    _hold_to_run_day(config, history, now, tz)
+    # Each serial's latest day, found once for the night: a scan of every key of the history.
+    known = latest_days(history)
+    _hold_to_run_day(config, known, now, tz)
     readings = source.inverter_readings()
     if isinstance(source, EnvoySource):
         hold_to_this_gateway(source.settings, history.serials(), readings)
@@ -252,7 +266,7 @@ def update_history(
             "check system_id in the config"
         )
     update = DailyEnergyUpdate(
-        history, readings, tz, now=now, panel_watts=config.settings.panel_watts
+        history, readings, tz, now=now, panel_watts=config.settings.panel_watts, latest_days=known
     )
     if isinstance(source, EnvoySource):
         gap_data = GapData()  # no daily history on the gateway: its total exact, split evenly
@@ -263,7 +277,8 @@ def update_history(
     run.warnings.extend(gap_data.warnings)
     result = update.apply(gap_data.production, gap_data.exact)
     run.notes.extend(dc_findings(history, result.day))  # the gateway's DC: fault or shade
-    run.health = judge_panels(config, history)
+    known = update.latest_days()
+    run.health = judge_panels(config, history, latest_days=known)
     run.warnings.extend(run.health.warnings)
     _warn_if_refresh_token_expires_soon(config, history, run, now)
     save_history(config.history_path, history)
@@ -276,6 +291,7 @@ def update_history(
         weighted=bool(gap_data.production),
         unreadable=source.unreadable_serials(),
         replaced=report.replacements if report is not None else (),
+        latest=known,
     )
     return history, run
 

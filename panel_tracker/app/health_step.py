@@ -7,6 +7,7 @@ and a failure of a judgement, an alert channel or a chart is a warning, not a fa
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from ..errors import ConfigError
@@ -30,8 +31,11 @@ class HealthOutcome:
     warnings: list[str] = field(default_factory=list)
 
 
-def judge_panels(config: Config, history: History) -> HealthOutcome:
-    """Assess every panel and move the alert episodes on (state kept in the history)."""
+def judge_panels(
+    config: Config, history: History, *, latest_days: Mapping[str, str] | None = None
+) -> HealthOutcome:
+    """Assess every panel and move the alert episodes on (state kept in the history);
+    ``latest_days`` is each serial's latest day when the caller knows it already."""
     outcome = HealthOutcome()
     try:
         settings = config.settings
@@ -40,6 +44,7 @@ def judge_panels(config: Config, history: History) -> HealthOutcome:
             settings.health,
             panel_watts=settings.panel_watts,
             replacements=settings.replacements,
+            latest_days=latest_days,
         )
         outcome.events = update_alert_state(history, outcome.report)
         outcome.lines = outcome.report.summary_lines()

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..history import History
+from ..history import History, latest_days
 from ..wording import counted
 from .envelope import SharedLoss, shared_losses
 from .replacements import Replacement, find_replacements, with_given
@@ -47,7 +47,6 @@ from .table import (
     BoolArray,
     FloatArray,
     RatioTable,
-    latest_days,
     ratio_table,
 )
 from .thresholds import HealthSettings, PanelWatts
@@ -175,6 +174,7 @@ def assess(
     panel_watts: PanelWatts = None,
     whole_history: bool = False,
     replacements: Mapping[str, str] | None = None,
+    latest_days: Mapping[str, str] | None = None,
 ) -> HealthReport:
     """Judge every panel of ``history`` on its latest day. Reads only; never changes history.
 
@@ -184,11 +184,11 @@ def assess(
     ``whole_history`` reads every day instead (the reference the window is held to).
     ``replacements``: the owner's own pairs, old serial -> new (``with_given``).
     """
-    latest: dict[str, str] = {}
+    latest: Mapping[str, str] = {}
     if whole_history:
         table = ratio_table(history, settings, panel_watts=panel_watts)
     else:
-        table, latest = _verdict_table(history, settings, panel_watts)
+        table, latest = _verdict_table(history, settings, panel_watts, latest_days)
     if not table.days:
         return HealthReport(day=None, panels=[], weak=[], settings=settings, table=table)
     last = len(table.days) - 1
@@ -279,8 +279,11 @@ NIGHTLY_DAYS = 366
 
 
 def _verdict_table(
-    history: History, settings: HealthSettings, panel_watts: PanelWatts
-) -> tuple[RatioTable, dict[str, str]]:
+    history: History,
+    settings: HealthSettings,
+    panel_watts: PanelWatts,
+    known: Mapping[str, str] | None = None,
+) -> tuple[RatioTable, Mapping[str, str]]:
     """The ratio table over the recent days the verdict needs, and each serial's latest day.
 
     Starts with ``NIGHTLY_DAYS`` (or more if ``last_days`` or ``retired_after_days`` ask for
@@ -289,8 +292,7 @@ def _verdict_table(
     episode began before). A panel silent for the whole window is retired whatever came
     before; its last day is its latest stored date (its last ratio is not looked up).
     """
-    serials = history.serials()
-    latest = latest_days(history, serials)
+    latest = known if known is not None else latest_days(history)
     newest = max(latest.values(), default=None)
     end = _parse_day(newest) if newest is not None else None
     if end is None:  # empty, or a malformed key sorts last: the whole history sorts it out

@@ -103,11 +103,6 @@ def _watts_vector(serials: list[str], panel_watts: PanelWatts) -> FloatArray:
     return np.array([float(panel_watts.get(s, usual)) for s in serials])
 
 
-def latest_days(history: History, serials: list[str]) -> dict[str, str]:
-    """Each serial's latest stored date (a key scan in C: no entry is read)."""
-    return {serial: max(days) for serial in serials if (days := history.days_of(serial))}
-
-
 def _read_energy(
     history: History, serials: list[str], since: date | None = None, end: date | None = None
 ) -> tuple[list[str], FloatArray, BoolArray]:
