@@ -29,7 +29,7 @@ from panel_tracker.energy import DailyEnergyUpdate
 from panel_tracker.health.assess import assess
 from panel_tracker.health.episodes import update_alert_state
 from panel_tracker.health.thresholds import HealthSettings
-from panel_tracker.history import History, load_history, save_history
+from panel_tracker.history import History, latest_days, load_history, save_history
 from panel_tracker.settings import load_config
 from sandbox.enlighten_emulator import EnlightenEmulator
 from sandbox.health_bench import main as health_bench
@@ -109,9 +109,11 @@ def nightly_figures(panels: int, years: int, repeats: int) -> dict[str, Any]:
 
         def project() -> None:
             history = load_history(path)
-            update = DailyEnergyUpdate(history, readings, tz)
+            # as the daily job does: the latest days found once, kept by the update
+            update = DailyEnergyUpdate(history, readings, tz, latest_days=latest_days(history))
             update.apply(None)
-            update_alert_state(history, assess(history, settings))
+            report = assess(history, settings, latest_days=update.latest_days())
+            update_alert_state(history, report)
             save_history(path, history)
 
         def floor() -> None:
