@@ -132,7 +132,7 @@ def find_groups(
             best = labels
     if best is None:
         return one_array(serials)
-    full = np.full(len(serials), -1, dtype=np.int64)
+    full: IntArray = np.full(len(serials), -1, dtype=np.int64)
     full[steady] = best
     full = place_others(logs, full)
     return _named(serials, full)
@@ -235,8 +235,8 @@ def _silhouette(profiles: FloatArray, labels: IntArray) -> float:
     """The mean silhouette: how much nearer each panel is to its own group than to the next."""
     distance = _distances(profiles)
     groups = int(labels.max()) + 1
-    own = np.zeros(len(labels))
-    other = np.full(len(labels), np.inf)
+    own: FloatArray = np.zeros(len(labels))
+    other: FloatArray = np.full(len(labels), np.inf)
     for g in range(groups):
         members = labels == g
         mean_to = distance[:, members].sum(axis=1)
