@@ -577,6 +577,7 @@ def test_a_unit_silent_since_a_new_serial_appeared_is_replaced_not_counted_nor_w
         ("121700000005", "121700000099", days[21], days[25])
     ]
     assert report.panel_count == 6 and report.weak == [] and report.stopped == []
+    assert report.groups_line() == "groups: one array (6 panels)"  # one count everywhere
     assert report.summary_lines() == [f"panel health on {days[-1]}: all 6 panels ok"]
 
 

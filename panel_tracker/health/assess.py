@@ -124,7 +124,7 @@ class HealthReport:
         """Which groups the panels were judged in and how they were found, or None (no data)."""
         if self.table is None or self.table.groups is None or self.day is None:
             return None
-        return self.table.groups.describe()
+        return self.table.groups.describe({v.serial for v in self.panels if not v.retired})
 
     @property
     def panel_count(self) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,11 +62,13 @@ class PanelGroups:
     members: tuple[tuple[str, ...], ...]
     source: str
 
-    def describe(self) -> str:
-        """One short line for the summary and the report: which groups, found how."""
+    def describe(self, in_use: Collection[str] | None = None) -> str:
+        """One short line for the summary and the report: which groups, found how; counted
+        over ``in_use`` when given (a replaced or retired unit is on the roof no more)."""
+        sizes = [sum(1 for s in m if in_use is None or s in in_use) for m in self.members]
         if len(self.names) == 1 and self.source == ONE_ARRAY:
-            return f"groups: one array ({counted(len(self.members[0]), 'panel')})"
-        parts = ", ".join(f"{n} ({len(m)})" for n, m in zip(self.names, self.members, strict=True))
+            return f"groups: one array ({counted(sizes[0], 'panel')})"
+        parts = ", ".join(f"{n} ({size})" for n, size in zip(self.names, sizes, strict=True))
         how = "from the config" if self.source == FROM_CONFIG else "found from the history"
         return f"groups {how}: {parts}"
 
