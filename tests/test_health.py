@@ -25,6 +25,7 @@ from panel_tracker.health.thresholds import HealthSettings
 from panel_tracker.history import History
 from panel_tracker.settings import Settings, parse_settings
 from sandbox.health_bench import synthetic_history, synthetic_serials
+from tests.support.builders import even_days, even_roof
 
 DEFAULTS = HealthSettings()
 SERIALS = synthetic_serials(12)
@@ -556,19 +557,14 @@ def test_a_window_reads_the_days_exactly_as_the_whole_history_does() -> None:
 
 
 def test_a_unit_silent_since_a_new_serial_appeared_is_replaced_not_counted_nor_weak() -> None:
-    start = date(2025, 6, 1)
-    days = [(start + timedelta(days=k)).isoformat() for k in range(30)]
-    micros: dict[str, Any] = {
-        f"1217{p:08d}": {d: {"daily_energy": 1800, "lifetime_energy": 0} for d in days}
-        for p in range(6)
-    }
+    micros, days = even_roof()
     dying = micros["121700000005"]
     for k, day in enumerate(days):
         if k >= 15:
             dying[day]["daily_energy"] = 900  # weak from day 15 ...
         if k >= 22:
             del dying[day]  # ... and dead from day 22
-    micros["121700000099"] = {d: {"daily_energy": 1800, "lifetime_energy": 0} for d in days[25:]}
+    micros["121700000099"] = even_days(days[25:])
     report = assess(History({"micro_inverters": micros}), DEFAULTS)
     old = report.verdict("121700000005")
     assert old is not None and old.replaced_by == "121700000099" and old.retired
@@ -582,14 +578,9 @@ def test_a_unit_silent_since_a_new_serial_appeared_is_replaced_not_counted_nor_w
 
 
 def test_a_silent_unit_with_no_newcomer_after_it_stays_silent() -> None:
-    start = date(2025, 6, 1)
-    days = [(start + timedelta(days=k)).isoformat() for k in range(30)]
-    micros: dict[str, Any] = {
-        f"1217{p:08d}": {d: {"daily_energy": 1800, "lifetime_energy": 0} for d in days}
-        for p in range(6)
-    }
+    micros, days = even_roof()
     # a serial that joined before the other went silent is not its replacement
-    micros["121700000099"] = {d: {"daily_energy": 1800, "lifetime_energy": 0} for d in days[5:]}
+    micros["121700000099"] = even_days(days[5:])
     for day in days[25:]:
         del micros["121700000005"][day]
     report = assess(History({"micro_inverters": micros}), DEFAULTS)

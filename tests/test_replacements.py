@@ -29,6 +29,7 @@ from sandbox.sheets_emulator import SheetsEmulator
 from sandbox.site import SiteScenario
 from tests.conftest import night, run_script, write_config
 from tests.legacy_sheet import legacy_spreadsheet
+from tests.support.builders import even_days, even_roof
 
 if TYPE_CHECKING:  # imported by pytest_plugins below, first, so pytest can rewrite it
     from sandbox.enlighten_emulator import EnlightenEmulator
@@ -209,13 +210,8 @@ def test_the_sheets_bench_counts_two_calls_for_every_push_a_replacement_included
 
 def _history(days: int = 30) -> tuple[History, list[str]]:
     """Six panels; the sixth silent from day 25, a seventh joined before it went silent."""
-    start = date(2025, 6, 1)
-    dates = [(start + timedelta(days=k)).isoformat() for k in range(days)]
-    micros: dict[str, Any] = {
-        f"1217{p:08d}": {d: {"daily_energy": 1800, "lifetime_energy": 0} for d in dates}
-        for p in range(6)
-    }
-    micros["121700000099"] = {d: {"daily_energy": 1800, "lifetime_energy": 0} for d in dates[5:]}
+    micros, dates = even_roof(days=days)
+    micros["121700000099"] = even_days(dates[5:])
     for day in dates[25:]:
         del micros["121700000005"][day]
     return History({"micro_inverters": micros}), dates
@@ -254,7 +250,7 @@ def test_a_pair_given_by_hand_wins_over_a_recognised_one(tmp_path: Path) -> None
     silent_first, newcomer = "121700000004", "121700000077"
     for day in dates[20:]:
         del history.micros[silent_first][day]  # silent longer: the recognised pair's old unit
-    history.micros[newcomer] = {d: {"daily_energy": 1800, "lifetime_energy": 0} for d in dates[27:]}
+    history.micros[newcomer] = even_days(dates[27:])
     found = judge_panels(load_config(_config(tmp_path)), history)
     assert found.report is not None
     assert [(r.old, r.new) for r in found.report.replacements] == [(silent_first, newcomer)]

@@ -7,6 +7,7 @@ so a test states, and mypy sees, that the value is there.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -61,3 +62,16 @@ def steady_history(
 
 def steady_serial(index: int) -> str:
     return f"4820{index:08d}"
+
+
+def even_days(days: Sequence[str], wh: int = 1800) -> dict[str, dict[str, Any]]:
+    """One serial's days, each making ``wh``: a panel no different from its neighbours."""
+    return {day: {"daily_energy": wh, "lifetime_energy": 0} for day in days}
+
+
+def even_roof(panels: int = 6, days: int = 30) -> tuple[dict[str, Any], list[str]]:
+    """``panels`` serials (``1217`` and eight digits) making the same every day from
+    2025-06-01, as a ``micro_inverters`` section, and its ISO days."""
+    start = date(2025, 6, 1)
+    dates = [(start + timedelta(days=k)).isoformat() for k in range(days)]
+    return {f"1217{p:08d}": even_days(dates) for p in range(panels)}, dates
