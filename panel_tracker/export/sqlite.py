@@ -146,9 +146,11 @@ def _episode_rows(history: History) -> Iterator[tuple[Any, ...]]:
     if not isinstance(section, dict):
         return
     for item in section.get("closed", []) or []:
-        if isinstance(item, dict) and item.get("since"):
+        # a loss a whole group shared is keyed by the group's name ("array": the whole array)
+        who = item.get("serial") or item.get("group") if isinstance(item, dict) else None
+        if isinstance(item, dict) and item.get("since") and who:
             yield (
-                item.get("serial"),
+                who,
                 item.get("kind"),
                 item["since"],
                 item.get("until"),
@@ -159,6 +161,9 @@ def _episode_rows(history: History) -> Iterator[tuple[Any, ...]]:
             since = state.get("since") or state.get("last_seen")
             if since:
                 yield serial, kind, since, None, state.get("lost_wh")
+    for group, state in (section.get("shared", {}) or {}).items():
+        if isinstance(state, dict) and state.get("since"):
+            yield group, "shared_loss", state["since"], None, None
 
 
 def connect(path: Path) -> sqlite3.Connection:

@@ -1,21 +1,40 @@
 """Losses every panel of a group shares: the group (or the array) against its clear-day level.
 
 Comparing panels with each other cannot see soiling of the whole roof, snow, a dead gateway or
-curtailment: every panel loses alike. So each group's daily median per rated W is held to its
-own clear-day envelope, learned from the history alone: the best day of each of three 10-day
-blocks before the day, and the line through them read at the day (the season's slope, so
-spring and autumn do not read as a loss). A day the array makes ``clear_day_floor`` of its
-envelope or more is a clear one; on a clear day a group below ``1 - shared_loss`` of it is
-short, one at ``1 - shared_loss / 2`` or more is back at its level. ``shared_days_to_flag``
-short clear days with no day back at the level between them (overcast days neither count nor
-break the run) flag the loss; ``days_to_clear`` clear days over the bar clear it. An overcast
-spell has no clear day, so it never raises one.
+curtailment: every panel loses alike. So each group's daily median per rated W is also held to
+its own clear-day level for the time of year, learned from the history alone (no account, no
+network, no weather data):
+
+- **The level** (``clear_day_level``) is a smooth seasonal curve fitted by least squares to
+  the clear days of the history's recent year: the fit is repeated on the days at or above
+  ``CLEAR_SELECT`` of the curve until that set settles, so the curve runs through a typical
+  clear day and overcast days do not pull it down. The sun's height on any fixed plane
+  depends on the date through the sun's declination, which is symmetric about the solstices,
+  so while the history is shorter than ``PERIODIC_DAYS`` the curve is a constant plus
+  ``cos(a)`` (and ``cos(2a)`` from ``TWO_TERMS_DAYS`` on), ``a`` the year's angle from the June
+  solstice: two or three numbers that a few months of days pin down, whatever the roof's
+  tilt, direction or hemisphere. From ``PERIODIC_DAYS`` on the curve is free (two yearly
+  harmonics, cosine and sine), so a site whose spring and autumn differ is followed too; it
+  is periodic, so today's level draws on the same season a year ago as well as on recent
+  weeks, and a loss that lasts a month or two stays a minority of the days it is fitted to:
+  it does not become the new normal. The last ``ENVELOPE_LAG`` days stay out of the fit, so a
+  loss that just began does not lower its own bar. With fewer than ``MIN_SPAN_DAYS`` days of
+  history there is no level, and nothing is named.
+- **Clear days.** A day the array makes ``clear_day_floor`` of its level or more counts as
+  clear; overcast days are not judged, so an overcast spell or snow never raises a loss.
+- **The rule.** Over the last ``shared_days_to_flag`` clear days, both the median and the mean
+  of all but the lowest (a hazy day that passed for clear must not make a loss; nor may two)
+  below ``1 - 0.6 x shared_loss`` of the level name the loss: a 10 % loss makes clear days
+  about 90 % of it, a clean stretch about 100 %. That mean back at ``1 - 0.4 x shared_loss``
+  or more, or the last two clear days both there, ends it.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import numpy.typing as npt
@@ -24,17 +43,25 @@ from .table import ASSESSED, UNEVEN, RatioTable
 from .thresholds import HealthSettings
 
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
-BLOCK_DAYS = 10
-ENVELOPE_BLOCKS = 3
-ENVELOPE_LAG = 5  # the last days stay out, so a loss that just began does not lower its bar
-MAX_SEASON_STEP = 0.25  # the season's correction never moves the level by more than this
+YEAR_DAYS = 365.2422
+JUNE_SOLSTICE = date(2000, 6, 21).toordinal()
+MIN_SPAN_DAYS = 180  # lit history needed before the level exists
+TWO_TERMS_DAYS = 240  # the solstice-symmetric curve gains cos(2a) from this span on
+PERIODIC_DAYS = 330  # from this span on the curve is free: cos and sin of a and 2a
+ENVELOPE_LAG = 7  # the last days stay out of the fit
+CLEAR_SELECT = 0.92  # the fit runs through the days at or above this share of it
+FIT_ROUNDS = 8
+SHORT_SHARE = 0.6  # of shared_loss: clear days this far below the level are short ...
+BACK_SHARE = 0.4  # ... and this close to it are back
+QUICK_CLEAR_DAYS = 2  # this many clear days in a row back at the level end a loss
 
 
 @dataclass(frozen=True, slots=True)
 class SharedLoss:
     """``name`` (a group, or the array) below its clear-day level since ``since``, by
-    ``loss`` (share of the level, averaged over its short clear days)."""
+    ``loss`` (share of the level, averaged over its clear days since then)."""
 
     name: str
     since: str
@@ -50,39 +77,43 @@ class SharedLoss:
         )
 
 
-def envelope(values: FloatArray, settings: HealthSettings) -> FloatArray:
-    """The clear-day envelope of a daily series (see the module docstring).
-
-    The ``ENVELOPE_BLOCKS`` blocks of ``BLOCK_DAYS`` lit-or-not days that end ``ENVELOPE_LAG``
-    days before the day each give their best day; the least-squares line through them (the
-    season's slope) is read at the day. NaN until every block holds a lit day.
-    """
+def clear_day_level(values: FloatArray, days: Sequence[str]) -> FloatArray:
+    """A typical clear day's value on each of ``days`` (ISO dates) for the daily series
+    ``values`` (NaN where not lit); all NaN while the series spans fewer than
+    ``MIN_SPAN_DAYS`` (see the module docstring)."""
     count = len(values)
-    span = ENVELOPE_BLOCKS * BLOCK_DAYS
-    padded = np.concatenate([np.full(span + ENVELOPE_LAG, np.nan), values])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, BLOCK_DAYS)
-    tops, ages = [], []
-    for block in range(ENVELOPE_BLOCKS):  # oldest first
-        start = block * BLOCK_DAYS
-        picked = windows[start : start + count]
-        filled = np.where(np.isfinite(picked), picked, -np.inf)
-        where = np.argmax(filled, axis=1)
-        top = np.take_along_axis(filled, where[:, None], axis=1)[:, 0]
-        tops.append(np.where(np.isfinite(top), top, np.nan))
-        # the best day's age, in days before the day: the line is drawn through the days the
-        # best values come from (in autumn a block's best day is its oldest)
-        ages.append(span + ENVELOPE_LAG - start - where)
-    y = np.array(tops)  # blocks x days
-    x = -np.array(ages, dtype=float)
-    xm, ym = x.mean(axis=0), y.mean(axis=0)
-    spread = ((x - xm) ** 2).sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        slope = np.where(spread > 0, ((x - xm) * (y - ym)).sum(axis=0) / spread, 0.0)
-        level = ym - slope * xm  # the line at the day itself (x = 0)
-        step = np.clip(level / ym - 1.0, -MAX_SEASON_STEP, MAX_SEASON_STEP)
-    mean = ym
-    result: FloatArray = mean * (1.0 + step)
-    return result
+    missing: FloatArray = np.full(count, np.nan)
+    usable = np.isfinite(values) & (values > 0)
+    usable[max(0, count - ENVELOPE_LAG) :] = False
+    rows = np.flatnonzero(usable)
+    if rows.size == 0:
+        return missing
+    ordinals = np.array([date.fromisoformat(day).toordinal() for day in days], dtype=np.float64)
+    span = ordinals[rows[-1]] - ordinals[rows[0]] + 1
+    if span < MIN_SPAN_DAYS:
+        return missing
+    angle = 2 * math.pi * (ordinals - JUNE_SOLSTICE) / YEAR_DAYS
+    columns = [np.ones(count), np.cos(angle)]
+    if span >= PERIODIC_DAYS:
+        columns += [np.sin(angle), np.cos(2 * angle), np.sin(2 * angle)]
+    elif span >= TWO_TERMS_DAYS:
+        columns.append(np.cos(2 * angle))
+    design: FloatArray = np.stack(columns, axis=1)
+    scale = float(np.median(values[usable]))
+    target: FloatArray = np.where(usable, values / scale, 0.0)
+    chosen = usable
+    curve: FloatArray = missing
+    for _ in range(FIT_ROUNDS):
+        if int(chosen.sum()) < 3 * design.shape[1]:
+            break
+        coefficients = np.linalg.lstsq(design[chosen], target[chosen], rcond=None)[0]
+        curve = design @ coefficients
+        again = usable & (target >= CLEAR_SELECT * curve)
+        if np.array_equal(again, chosen):
+            break
+        chosen = again
+    level: FloatArray = np.where(curve > 0, curve * scale, np.nan)
+    return level
 
 
 def shared_losses(table: RatioTable, settings: HealthSettings) -> list[SharedLoss]:
@@ -92,57 +123,63 @@ def shared_losses(table: RatioTable, settings: HealthSettings) -> list[SharedLos
     lit = np.isin(table.status, (ASSESSED, UNEVEN))
     series = np.where(lit, table.median, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
-        # a day is clear or not for the whole roof: a face that loses its edge on overcast
-        # days would take a hazy one for a short clear one
-        clear = series / envelope(series, settings) >= settings.clear_day_floor
-    array = _loss_of("array", series, clear, table, settings, whole=True)
+        share = series / clear_day_level(series, table.days)
+    # a day is clear or not for the whole roof: a face that loses its edge on overcast days
+    # would take a hazy one for a short clear one
+    clear = np.isfinite(share) & (share >= settings.clear_day_floor)
+    array = _loss_of("array", share, clear, table, settings, whole=True)
     if array is not None:
         return [array]
     if table.groups is None or table.group_median is None or len(table.groups.names) < 2:
         return []
     found = []
     for g, name in enumerate(table.groups.names):
-        series = np.where(lit, table.group_median[:, g], np.nan)
-        loss = _loss_of(name, series, clear, table, settings, whole=False)
+        group_series = np.where(lit, table.group_median[:, g], np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            group_share = group_series / clear_day_level(group_series, table.days)
+        loss = _loss_of(name, group_share, clear, table, settings, whole=False)
         if loss is not None:
             found.append(loss)
     if len(found) == len(table.groups.names):  # every group short: the whole array is
         since = min(loss.since for loss in found)
-        share = sum(loss.loss for loss in found) / len(found)
-        return [SharedLoss("array", since, share, max(x.clear_days for x in found), True)]
+        share_lost = sum(loss.loss for loss in found) / len(found)
+        return [SharedLoss("array", since, share_lost, max(x.clear_days for x in found), True)]
     return found
 
 
 def _loss_of(
     name: str,
-    series: FloatArray,
-    clear: npt.NDArray[np.bool_],
+    share: FloatArray,
+    clear: BoolArray,
     table: RatioTable,
     settings: HealthSettings,
     *,
     whole: bool,
 ) -> SharedLoss | None:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = series / envelope(series, settings)
-    bar = 1.0 - settings.shared_loss
-    back = 1.0 - settings.shared_loss / 2
-    flagged, run, good, run_start, since = False, 0, 0, 0, 0
-    for row in map(int, np.flatnonzero(clear & np.isfinite(share))):
-        if share[row] < bar:
-            run, good = run + 1, 0
-            run_start = row if run == 1 else run_start
-            if run >= settings.shared_days_to_flag and not flagged:
-                flagged, since = True, run_start
-            continue
-        good += 1  # clears a flag after days_to_clear of these
-        if share[row] >= back:
-            run = 0  # a day back at the level ends a run; one just over the bar does not
-        if flagged and good >= settings.days_to_clear:
-            flagged, run = False, 0
+    """The loss named on the last day by the rule of the module docstring, or None."""
+    days = settings.shared_days_to_flag
+    short_bar = 1.0 - SHORT_SHARE * settings.shared_loss
+    back_bar = 1.0 - BACK_SHARE * settings.shared_loss
+    rows = np.flatnonzero(clear & np.isfinite(share))
+    values = share[rows]
+    flagged, since = False, -1
+    for at in range(days - 1, len(rows)):
+        recent = values[at - days + 1 : at + 1]
+        ordered = np.sort(recent)
+        level = float(ordered[1:].mean())  # the lowest one left out
+        if not flagged and level < short_bar and float(np.median(ordered)) < short_bar:
+            flagged, since = True, at - days + 1 + int(np.flatnonzero(recent < short_bar)[0])
+        elif flagged and (level >= back_bar or _back_in_a_row(values[: at + 1], back_bar)):
+            flagged = False
     if not flagged:
         return None
-    episode = np.flatnonzero(share[since:] < bar) + since
-    loss = float(np.mean(1.0 - share[episode]))
+    episode = values[since:]
+    loss = float(np.mean(1.0 - episode))
     if not math.isfinite(loss):
         return None
-    return SharedLoss(name, table.days[since], loss, int(episode.size), whole)
+    return SharedLoss(name, table.days[int(rows[since])], loss, int(episode.size), whole)
+
+
+def _back_in_a_row(values: FloatArray, bar: float) -> bool:
+    """Whether the last ``QUICK_CLEAR_DAYS`` clear days are all at ``bar`` or above."""
+    return bool((values[-QUICK_CLEAR_DAYS:] >= bar).all())

@@ -9,6 +9,7 @@ right after), so it survives across runs and travels with the data::
       "closed": [{"serial": ..., "kind": "weak", "since": ..., "until": ..., "lost_wh": ...}],
       "replaced": {"<old serial>": {"by": "<new serial>", "first_day": "2024-06-14",
                                     "noticed": "2024-06-14", "lost_wh": 5400}},
+      "shared": {"array": {"since": "2024-07-02", "noticed": "2024-07-09", "loss": 0.11}},
       "last_assessed": "2024-06-12"
     }
 
@@ -18,6 +19,10 @@ episodes closed quietly (no "recovered", no "reporting again"): its replacement 
 said once in a ``replaced`` alert on the night it is recognised (``replaced`` remembers it).
 The lost energy it names is the closed weak episode's: counted over the days the old unit
 reported, up to its last report; its silent days are unknown, never a made-up 0.
+
+A loss a whole group or the array shares (``HealthReport.shared``: soiling, snow, a dead
+gateway, curtailment) is an episode of its own, keyed by the group's name (``array`` for the
+whole array): announced when it is first named and once more when it is no longer.
 """
 
 from __future__ import annotations
@@ -41,14 +46,18 @@ STOPPED = "stopped"
 REPORTING = "reporting"
 SYSTEM = "system"
 REPLACED = "replaced"
+SHARED_LOSS = "shared_loss"
+SHARED_LOSS_OVER = "shared_loss_over"
+ARRAY = "array"  # the ``group`` of a loss the whole array shares
 
 
 @dataclass(frozen=True)
 class AlertEvent:
-    """The start or end of one episode of one panel, as announced to the owner."""
+    """The start or end of one episode of one panel (or of a group's shared loss), as
+    announced to the owner."""
 
-    kind: str  # weak | recovered | stopped | reporting | replaced | system
-    serial: str
+    kind: str  # weak | recovered | stopped | reporting | replaced | shared_loss[_over] | system
+    serial: str  # "" for a shared loss and a system event
     day: str  # the day the job noticed it
     since: str | None = None  # first weak day (weak, recovered)
     last7_ratio: float | None = None
@@ -58,27 +67,39 @@ class AlertEvent:
     message: str | None = None  # kind "system": about the set-up, not a panel
     replaced_by: str | None = None  # kind "replaced": the successor's serial ...
     first_day: str | None = None  # ... and its first day in the history
+    group: str | None = None  # kind shared_loss[_over]: the group's name, or "array" ...
+    loss: float | None = None  # ... and its loss, a share of its clear-day level
 
     @property
     def is_problem(self) -> bool:
-        return self.kind in (WEAK, STOPPED, SYSTEM)
+        return self.kind in (WEAK, STOPPED, SYSTEM, SHARED_LOSS)
+
+    @property
+    def _who(self) -> str:
+        return "the whole array" if self.group == ARRAY else f"group {self.group}"
 
     def headline(self) -> str:
-        if self.kind == SYSTEM:
-            return "the solar tracker needs your attention"
-        if self.kind == WEAK:
-            return f"panel {self.serial} is weak"
-        if self.kind == RECOVERED:
-            return f"panel {self.serial} has recovered"
-        if self.kind == STOPPED:
-            return f"panel {self.serial} stopped reporting"
-        if self.kind == REPLACED:
-            return f"panel {self.serial} was replaced by {self.replaced_by}"
-        return f"panel {self.serial} is reporting again"
+        return _HEADLINES.get(self.kind, _HEADLINES[REPORTING]).format(
+            serial=self.serial, replaced_by=self.replaced_by, who=self._who
+        )
 
     def text(self) -> str:
         if self.kind == SYSTEM:
             return self.message or ""
+        if self.kind == SHARED_LOSS:
+            return (
+                f"Since {self.since}, {self._who} has made about {_percent(self.loss)} less "
+                "than its usual clear-day output on clear days, every panel alike. Look for "
+                "soiling, snow, a tripped breaker or a dead gateway, or curtailment."
+            )
+        if self.kind == SHARED_LOSS_OVER:
+            return (
+                f"{self._who.capitalize()} is making its usual clear-day output again; it was "
+                f"about {_percent(self.loss)} below from {self.since}."
+            )
+        return self._panel_text()
+
+    def _panel_text(self) -> str:
         if self.kind == WEAK:
             ratio = _percent(self.episode_ratio)
             return (
@@ -106,6 +127,18 @@ class AlertEvent:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+_HEADLINES = {
+    SYSTEM: "the solar tracker needs your attention",
+    WEAK: "panel {serial} is weak",
+    RECOVERED: "panel {serial} has recovered",
+    STOPPED: "panel {serial} stopped reporting",
+    REPLACED: "panel {serial} was replaced by {replaced_by}",
+    SHARED_LOSS: "{who} is below its clear-day level",
+    SHARED_LOSS_OVER: "{who} is back at its clear-day level",
+    REPORTING: "panel {serial} is reporting again",
+}
 
 
 def _percent(ratio: float | None) -> str:
@@ -152,6 +185,7 @@ def update_alert_state(history: History, report: HealthReport) -> list[AlertEven
         # the serial left the history altogether (edited by hand): nothing left to announce
         del opened[serial]
     events += _replacements(report, section, closed, day)
+    events += _shared_losses(report, section, closed, day)
     del closed[:-MAX_CLOSED]
     section["last_assessed"] = day
     for event in events:
@@ -274,6 +308,48 @@ def _replacements(
                 last_seen=pair.last_seen,
                 replaced_by=pair.new,
                 first_day=pair.first_day,
+            )
+        )
+    return events
+
+
+def _shared_losses(
+    report: HealthReport, section: dict[str, Any], closed: list[Any], day: str
+) -> list[AlertEvent]:
+    """A ``shared_loss`` event when a group's (or the array's) loss is first named, and a
+    ``shared_loss_over`` one when it is no longer; the open ones live in ``shared``."""
+    opened = section.setdefault("shared", {})
+    if not isinstance(opened, dict):
+        raise DataFileError("history section 'health.shared' is not an object")
+    events: list[AlertEvent] = []
+    named = {ARRAY if loss.whole_array else loss.name: loss for loss in report.shared}
+    for group, loss in sorted(named.items()):
+        episode = opened.get(group)
+        if isinstance(episode, dict):
+            episode["loss"] = round(loss.loss, 4)
+            continue
+        opened[group] = {"since": loss.since, "noticed": day, "loss": round(loss.loss, 4)}
+        events.append(
+            AlertEvent(
+                kind=SHARED_LOSS, serial="", day=day, since=loss.since, group=group, loss=loss.loss
+            )
+        )
+    for group in sorted(g for g in opened if g not in named):
+        record = opened.pop(group)
+        record = record if isinstance(record, dict) else {}
+        loss_share = record.get("loss") if isinstance(record.get("loss"), float | int) else None
+        since = record.get("since") if isinstance(record.get("since"), str) else None
+        closed.append(
+            {"group": group, "kind": SHARED_LOSS, "since": since, "until": day, "loss": loss_share}
+        )
+        events.append(
+            AlertEvent(
+                kind=SHARED_LOSS_OVER,
+                serial="",
+                day=day,
+                since=since,
+                group=group,
+                loss=None if loss_share is None else float(loss_share),
             )
         )
     return events

@@ -39,10 +39,12 @@ class HealthSettings:
     ``trend_warning`` (0.05): name a panel whose ratio fell by this much over 90 days even before
     it is weak (slow soiling or decline).
     ``last_days`` (7): the window of the "last days" ratio and table.
-    ``shared_loss`` (0.1), ``shared_days_to_flag`` (5), ``clear_day_floor`` (0.78): a group
-    (or the whole array) is below its clear-day level when on this many clear days in a row
-    it made less than 90 % of its envelope (its best recent days); a day under 78 % of the
-    envelope is taken for an overcast one and neither counts nor breaks the run.
+    ``shared_loss`` (0.1), ``shared_days_to_flag`` (5), ``clear_day_floor`` (0.83): a group
+    (or the whole array) is below its clear-day level (a typical clear day for the time of
+    year, learned from the history: see ``envelope``) when its last ``shared_days_to_flag``
+    clear days made less than ``1 - 0.6 x shared_loss`` of it (their median, and their mean
+    less the lowest); a day under ``clear_day_floor`` of the level is taken for an overcast
+    one and not judged.
     ``panel_groups``: the config's ``panel_groups`` (name, serials); None: found from the
     history. Not a key of the ``"health"`` object.
     """
@@ -64,7 +66,7 @@ class HealthSettings:
     last_days: int = 7
     shared_loss: float = 0.1
     shared_days_to_flag: int = 5
-    clear_day_floor: float = 0.78
+    clear_day_floor: float = 0.83
     panel_groups: ConfiguredGroups | None = None
 
     def __post_init__(self) -> None:
@@ -82,16 +84,16 @@ class HealthSettings:
             problems.append("low_light_fraction must be from 0 up to 1")
         if not 0 < self.clear_day_percentile <= 100:
             problems.append("clear_day_percentile must be in 1..100")
-        for name in (
-            "days_to_flag",
-            "days_to_clear",
-            "clear_day_window",
-            "last_days",
-            "stopped_after_days",
-            "shared_days_to_flag",
+        for name, least in (
+            ("days_to_flag", 1),
+            ("days_to_clear", 1),
+            ("clear_day_window", 1),
+            ("last_days", 1),
+            ("stopped_after_days", 1),
+            ("shared_days_to_flag", 2),  # the lowest of those days is left out
         ):
-            if getattr(self, name) < 1:
-                problems.append(f"{name} must be 1 or more")
+            if getattr(self, name) < least:
+                problems.append(f"{name} must be {least} or more")
         if self.min_panels < 3:
             problems.append("min_panels must be 3 or more (a median of two is no reference)")
         if self.retired_after_days < self.stopped_after_days:
