@@ -9,6 +9,7 @@ two weeks of soiling of the whole array, a forced overcast spell.
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,13 @@ import pytest
 import panel_report
 from panel_tracker.app.health_step import judge_panels
 from panel_tracker.health.assess import assess
+from panel_tracker.health.envelope import MIN_SPAN_DAYS, SharedLoss
+from panel_tracker.health.episodes import (
+    SHARED_LOSS,
+    SHARED_LOSS_OVER,
+    AlertEvent,
+    update_alert_state,
+)
 from panel_tracker.health.groups import FROM_CONFIG, FROM_HISTORY
 from panel_tracker.health.thresholds import HealthSettings
 from panel_tracker.history import History
@@ -112,15 +120,36 @@ def test_a_group_serial_the_history_does_not_know_is_one_error_line_exit_2(
     assert json.loads(config.read_text())["panel_groups"] == {"east": ["121", "122", "123"]}
 
 
-def soiled_site(seed: int) -> SimulatedSite:
-    return SimulatedSite(
-        SiteScenario.healthy(
-            seed=seed,
-            days=300,
-            array_soiling=(250, 14, 0.10),
-            overcast_days=tuple(range(200, 210)),
-        )
-    )
+def soiled_site(seed: int, **changes: object) -> SimulatedSite:
+    fields: dict[str, object] = {
+        "seed": seed,
+        "days": 300,
+        "array_soiling": (250, 14, 0.10),
+        "overcast_days": tuple(range(200, 210)),
+    }
+    fields.update(changes)
+    return SimulatedSite(SiteScenario.healthy(**fields))
+
+
+def nightly_shared(
+    site: SimulatedSite, first: int, last: int
+) -> tuple[dict[date, list[SharedLoss]], list[AlertEvent]]:
+    """Each night's shared losses from day offset ``first`` to ``last``, and the alerts sent."""
+    history = History()
+    named: dict[date, list[SharedLoss]] = {}
+    events: list[AlertEvent] = []
+    for day in site.days()[: last + 1]:
+        add_truth_day(history, site, day)
+        if site.offset(day) >= first:
+            report = assess(history, HealthSettings(), panel_watts=site.rated_watts)
+            events += update_alert_state(history, report)
+            named[day] = report.shared
+    return named, events
+
+
+def clear_days_until_named(site: SimulatedSite, named: dict[date, list[SharedLoss]]) -> int:
+    first = next(day for day, losses in named.items() if losses and site.array_loss(day))
+    return sum(1 for d in site.days() if d <= first and site.array_loss(d) and site.is_clear(d))
 
 
 def test_two_weeks_of_whole_array_soiling_are_named_within_5_clear_days() -> None:
@@ -154,6 +183,51 @@ def test_an_overcast_spell_is_not_a_loss() -> None:
             assert report.shared == [], day
     lows = [site.weather(d) for d in site.days() if site.is_overcast(d)]
     assert max(lows) < 0.7 * max(site.weather(d) for d in site.days()[180:200])
+
+
+def test_a_shared_loss_is_alerted_once_when_it_starts_and_once_when_it_ends() -> None:
+    site = soiled_site(7)
+    named, events = nightly_shared(site, 240, 285)
+    started, ended = events
+    assert (started.kind, started.group, started.since) == (
+        SHARED_LOSS,
+        "array",
+        site.days()[250].isoformat(),
+    )
+    assert started.headline() == "the whole array is below its clear-day level"
+    assert started.loss is not None and 0.07 < started.loss < 0.13, started.loss
+    assert "soiling, snow, a tripped breaker" in started.text()
+    assert (ended.kind, ended.group, ended.since) == (SHARED_LOSS_OVER, "array", started.since)
+    assert date.fromisoformat(ended.day) >= site.days()[264]  # washed clean on day 264
+    assert ended.headline() == "the whole array is back at its clear-day level"
+    assert sum(1 for losses in named.values() if losses) >= 10
+
+
+def test_a_loss_of_two_months_stays_named_to_its_end_once_a_year_is_known() -> None:
+    # the level is fitted to the whole recent year: 60 dirty days do not become the normal
+    site = soiled_site(3, days=500, array_soiling=(430, 60, 0.10), overcast_days=())
+    named, events = nightly_shared(site, 425, 489)
+    assert clear_days_until_named(site, named) <= 6
+    first = min(day for day, losses in named.items() if losses)
+    assert all(named[day] for day in named if day >= first), [
+        day.isoformat() for day in named if day >= first and not named[day]
+    ]
+    assert [e.kind for e in events] == [SHARED_LOSS]
+
+
+def test_soiling_is_named_within_5_clear_days_in_the_northern_hemisphere_too() -> None:
+    # the default site is in Sydney; Denver's summer peaks six months the other way
+    site = soiled_site(7, timezone="America/Denver")
+    named, _ = nightly_shared(site, 240, 263)
+    assert 1 <= clear_days_until_named(site, named) <= 5
+
+
+def test_no_shared_loss_is_named_before_the_level_is_learned() -> None:
+    # a clear-day curve through a few months cannot tell a loss from the season's turn
+    site = soiled_site(7, days=170, array_soiling=(140, 20, 0.15), overcast_days=())
+    assert MIN_SPAN_DAYS > 160
+    named, events = nightly_shared(site, 140, 169)
+    assert not any(named.values()) and events == []
 
 
 def test_the_summary_and_the_report_say_which_groups_were_used(

@@ -18,15 +18,17 @@ network, no weather data):
   is periodic, so today's level draws on the same season a year ago as well as on recent
   weeks, and a loss that lasts a month or two stays a minority of the days it is fitted to:
   it does not become the new normal. The last ``ENVELOPE_LAG`` days stay out of the fit, so a
-  loss that just began does not lower its own bar. With fewer than ``MIN_SPAN_DAYS`` days of
-  history there is no level, and nothing is named.
+  loss that just began does not lower its own bar, and a loss the rule named in the last
+  ``RECHECK_DAYS`` is judged once more against the curve fitted to the days before it began,
+  so a long one does not either. With fewer than ``MIN_SPAN_DAYS`` days of history there is
+  no level, and nothing is named.
 - **Clear days.** A day the array makes ``clear_day_floor`` of its level or more counts as
   clear; overcast days are not judged, so an overcast spell or snow never raises a loss.
 - **The rule.** Over the last ``shared_days_to_flag`` clear days, both the median and the mean
   of all but the lowest (a hazy day that passed for clear must not make a loss; nor may two)
   below ``1 - 0.6 x shared_loss`` of the level name the loss: a 10 % loss makes clear days
   about 90 % of it, a clean stretch about 100 %. That mean back at ``1 - 0.4 x shared_loss``
-  or more, or the last two clear days both there, ends it.
+  or more ends it.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ CLEAR_SELECT = 0.92  # the fit runs through the days at or above this share of i
 FIT_ROUNDS = 8
 SHORT_SHARE = 0.6  # of shared_loss: clear days this far below the level are short ...
 BACK_SHARE = 0.4  # ... and this close to it are back
-QUICK_CLEAR_DAYS = 2  # this many clear days in a row back at the level end a loss
+RECHECK_DAYS = 180  # a loss named this recently is judged again against the days before it
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,14 +79,19 @@ class SharedLoss:
         )
 
 
-def clear_day_level(values: FloatArray, days: Sequence[str]) -> FloatArray:
+def clear_day_level(
+    values: FloatArray, days: Sequence[str], *, fit_before: int | None = None
+) -> FloatArray:
     """A typical clear day's value on each of ``days`` (ISO dates) for the daily series
-    ``values`` (NaN where not lit); all NaN while the series spans fewer than
-    ``MIN_SPAN_DAYS`` (see the module docstring)."""
+    ``values`` (NaN where not lit), fitted to the rows before ``fit_before`` (and before the
+    last ``ENVELOPE_LAG``) only; all NaN while those span fewer than ``MIN_SPAN_DAYS`` (see
+    the module docstring)."""
     count = len(values)
     missing: FloatArray = np.full(count, np.nan)
     usable = np.isfinite(values) & (values > 0)
     usable[max(0, count - ENVELOPE_LAG) :] = False
+    if fit_before is not None:
+        usable[fit_before:] = False
     rows = np.flatnonzero(usable)
     if rows.size == 0:
         return missing
@@ -127,7 +134,7 @@ def shared_losses(table: RatioTable, settings: HealthSettings) -> list[SharedLos
     # a day is clear or not for the whole roof: a face that loses its edge on overcast days
     # would take a hazy one for a short clear one
     clear = np.isfinite(share) & (share >= settings.clear_day_floor)
-    array = _loss_of("array", share, clear, table, settings, whole=True)
+    array = _judged(_Judged("array", series, share, clear, True), table, settings)
     if array is not None:
         return [array]
     if table.groups is None or table.group_median is None or len(table.groups.names) < 2:
@@ -137,7 +144,7 @@ def shared_losses(table: RatioTable, settings: HealthSettings) -> list[SharedLos
         group_series = np.where(lit, table.group_median[:, g], np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
             group_share = group_series / clear_day_level(group_series, table.days)
-        loss = _loss_of(name, group_share, clear, table, settings, whole=False)
+        loss = _judged(_Judged(name, group_series, group_share, clear, False), table, settings)
         if loss is not None:
             found.append(loss)
     if len(found) == len(table.groups.names):  # every group short: the whole array is
@@ -147,16 +154,45 @@ def shared_losses(table: RatioTable, settings: HealthSettings) -> list[SharedLos
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class _Judged:
+    """One series judged: its share of the level and which days count as clear."""
+
+    name: str
+    series: FloatArray
+    share: FloatArray
+    clear: BoolArray
+    whole: bool
+
+
+def _judged(judged: _Judged, table: RatioTable, settings: HealthSettings) -> SharedLoss | None:
+    """The rule on ``judged.share``; when it named a loss within ``RECHECK_DAYS`` (still
+    named or not), the days from its start are judged once more against the level fitted to
+    the days before it only, so weeks of a loss do not lower their own bar."""
+    found, started = _loss_of(judged, judged.share, judged.clear, table, settings)
+    if started is None or started < len(table.days) - RECHECK_DAYS:
+        return found
+    level = clear_day_level(judged.series, table.days, fit_before=started)
+    if not np.isfinite(level).any():  # too little history before it: keep the first word
+        return found
+    with np.errstate(invalid="ignore", divide="ignore"):
+        before = judged.series / level
+    clear = judged.clear
+    if judged.whole:
+        clear = np.isfinite(before) & (before >= settings.clear_day_floor)
+    return _loss_of(judged, before, clear, table, settings)[0]
+
+
 def _loss_of(
-    name: str,
+    judged: _Judged,
     share: FloatArray,
     clear: BoolArray,
     table: RatioTable,
     settings: HealthSettings,
-    *,
-    whole: bool,
-) -> SharedLoss | None:
-    """The loss named on the last day by the rule of the module docstring, or None."""
+) -> tuple[SharedLoss | None, int | None]:
+    """The loss of ``judged`` named on the last day by the rule of the module docstring (or
+    None), on ``share`` and ``clear``, and the table row the latest loss the rule named began
+    on (or None)."""
     days = settings.shared_days_to_flag
     short_bar = 1.0 - SHORT_SHARE * settings.shared_loss
     back_bar = 1.0 - BACK_SHARE * settings.shared_loss
@@ -169,17 +205,14 @@ def _loss_of(
         level = float(ordered[1:].mean())  # the lowest one left out
         if not flagged and level < short_bar and float(np.median(ordered)) < short_bar:
             flagged, since = True, at - days + 1 + int(np.flatnonzero(recent < short_bar)[0])
-        elif flagged and (level >= back_bar or _back_in_a_row(values[: at + 1], back_bar)):
+        elif flagged and level >= back_bar:
             flagged = False
-    if not flagged:
-        return None
+    started = int(rows[since]) if since >= 0 else None
+    if not flagged or started is None:
+        return None, started
     episode = values[since:]
     loss = float(np.mean(1.0 - episode))
     if not math.isfinite(loss):
-        return None
-    return SharedLoss(name, table.days[int(rows[since])], loss, int(episode.size), whole)
-
-
-def _back_in_a_row(values: FloatArray, bar: float) -> bool:
-    """Whether the last ``QUICK_CLEAR_DAYS`` clear days are all at ``bar`` or above."""
-    return bool((values[-QUICK_CLEAR_DAYS:] >= bar).all())
+        return None, started
+    named = SharedLoss(judged.name, table.days[started], loss, int(episode.size), judged.whole)
+    return named, started
