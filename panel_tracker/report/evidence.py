@@ -269,9 +269,10 @@ class PanelEvidence:
 def _reference(table: RatioTable, column: int) -> str:
     """What the health table compares the panel with, in words."""
     groups = table.groups
-    if groups is None or len(groups.names) == 1 or table.group_of is None:
+    group = int(table.group_of[column]) if table.group_of is not None else -1
+    if groups is None or len(groups.names) == 1 or group < 0:
         return "the array median"
-    return f"the median of its group ({groups.names[int(table.group_of[column])]})"
+    return f"the {groups.names[group]} group's median"
 
 
 def evidence_line(history: History, table: RatioTable, report: HealthReport, serial: str) -> str:
