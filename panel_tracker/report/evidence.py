@@ -187,6 +187,7 @@ def whole_table(
 
     The night's table reads the recent days only (``assess``); a loss to date and a rate per
     year need every day, and a history the night's window holds whole needs no second table.
+    ``panel_watts`` must be the ratings ``report`` was assessed with.
     """
     table = report.table
     if table is not None and not table.truncated:
