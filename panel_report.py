@@ -25,9 +25,8 @@ from panel_tracker.cli import (
 )
 from panel_tracker.errors import PanelTrackerError, UsageError
 from panel_tracker.health.assess import assess
-from panel_tracker.health.table import ratio_table
 from panel_tracker.history import load_history
-from panel_tracker.report.evidence import panel_evidence, write_evidence
+from panel_tracker.report.evidence import panel_evidence, whole_table, write_evidence
 from panel_tracker.report.page import DEFAULT_REPORT_DAYS, write_report
 from panel_tracker.settings import default_config_path, load_config
 
@@ -88,8 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             else (settings.report.report_dir or config.resolve("report"))
         )
         if args.evidence is not None:
-            # the degradation rate needs every year, not the night's window
-            table = ratio_table(history, settings.health, panel_watts=settings.panel_watts)
+            table = whole_table(history, report, settings.panel_watts)
             evidence = panel_evidence(
                 history, table, report, args.evidence.strip(), source=str(config.history_path)
             )

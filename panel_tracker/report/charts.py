@@ -295,23 +295,31 @@ def evidence_chart(
     days: Sequence[str],
     *,
     energy: Sequence[int | None],
-    median: Sequence[float | None],
+    group_median: Sequence[float | None],
+    array_median: Sequence[float | None],
+    reference: str,
     weak: Sequence[bool],
     lost_to_date: Sequence[float],
     title: str,
     subtitle: str,
     width_in: float = 8.0,
 ) -> Any:
-    """One panel's evidence: its daily energy beside the array median, weak days marked, and
-    the energy lost against the median summed to date below."""
+    """One panel's evidence: its daily energy beside its group's median (``reference`` says
+    which, in words) and the array's, weak days marked, and the energy lost against its
+    group's median summed to date below. On a roof of one face the two medians are one line.
+    """
     figure = _figure(5.6, width_in)
     top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=(2, 1))
     x = [date.fromisoformat(d) for d in days]
     made = np.array([np.nan if e is None else e for e in energy], dtype=float) / 1000.0
-    should = np.array([np.nan if m is None else m for m in median], dtype=float) / 1000.0
+    should = np.array([np.nan if m is None else m for m in group_median], dtype=float) / 1000.0
+    array = np.array([np.nan if m is None else m for m in array_median], dtype=float) / 1000.0
     marked = np.array(weak, dtype=bool)
     thin = 0.6 if len(days) > 120 else 1.0  # years of days: thin lines, or one blue block
-    top.plot(x, should, color="#9e9e9e", linewidth=thin * 2, label="array median (per rated W)")
+    label = reference.removeprefix("the ")
+    top.plot(x, should, color="#9e9e9e", linewidth=thin * 2, label=f"{label} (per rated W)")
+    if not np.array_equal(should, array, equal_nan=True):
+        top.plot(x, array, color="#ef6c00", linewidth=thin, label="array median (per rated W)")
     top.plot(x, made, color="#1565c0", linewidth=thin, label="this panel")
     if marked.any():
         top.plot(

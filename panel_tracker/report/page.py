@@ -28,7 +28,7 @@ from ..history import History
 from ..storage import atomic_write_text
 from ..wording import counted
 from .charts import NARROW_IN, WIDE_IN, panels_chart, png_bytes, ratio_chart, totals_chart
-from .evidence import evidence_line
+from .evidence import evidence_line, whole_table
 from .html import (
     PAGE_CSS,
     ChartImages,
@@ -135,13 +135,15 @@ def write_report(
 
 
 def _evidence_lines(history: History, report: HealthReport, options: ReportOptions) -> list[str]:
-    """Lost energy to date and degradation of each panel the status section names."""
+    """Each panel the status section names: its loss to date, weak days, degradation per
+    year and replacement."""
     named = [v.serial for v in report.singled_out() if not v.retired]
     if not named:
         return []
-    # the night's table covers the recent days; a degradation rate needs every year
-    whole = ratio_table(history, report.settings, panel_watts=options.panel_watts)
-    return [evidence_line(history, whole, serial) for serial in named if serial in whole.serials]
+    whole = whole_table(history, report, options.panel_watts)
+    return [
+        evidence_line(history, whole, report, serial) for serial in named if serial in whole.serials
+    ]
 
 
 def _window(table: RatioTable, days: int) -> slice:
