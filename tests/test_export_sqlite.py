@@ -144,6 +144,23 @@ def test_closed_and_open_episodes_land_in_health(tmp_path: Path) -> None:
     ]
 
 
+def test_losses_the_whole_array_shared_land_in_health_under_its_name(tmp_path: Path) -> None:
+    history = _history(2, 5)
+    history.data["health"] = {
+        "open": {},
+        "closed": [
+            {"group": "array", "kind": "shared_loss", "since": "2024-01-01", "until": "2024-01-02"}
+        ],
+        "shared": {"east": {"since": "2024-01-04", "noticed": "2024-01-05", "loss": 0.11}},
+    }
+    db = tmp_path / "panels.db"
+    export_sqlite(db, history)
+    assert _rows(db)["health"] == [
+        ("array", "shared_loss", "2024-01-01", "2024-01-02", None),
+        ("east", "shared_loss", "2024-01-04", None, None),
+    ]
+
+
 def test_an_unwritable_path_is_an_export_error_with_a_hint(tmp_path: Path) -> None:
     with pytest.raises(ExportError) as caught:
         export_sqlite(tmp_path / "no" / "such" / "panels.db", _history(1, 2))
