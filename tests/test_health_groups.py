@@ -222,6 +222,29 @@ def test_soiling_is_named_within_5_clear_days_in_the_northern_hemisphere_too() -
     assert 1 <= clear_days_until_named(site, named) <= 5
 
 
+def test_a_loss_of_one_face_alone_is_named_for_that_group() -> None:
+    site = two_face_site(days=280, shade=None)
+    small_face = {s for s in site.serials if site.face(s) == 1}
+    dirty = range(250, 270)
+    history = History()
+    named: dict[date, list[SharedLoss]] = {}
+    for day in site.days():
+        add_truth_day(history, site, day)
+        if site.offset(day) in dirty:  # the small face alone loses 15 %
+            for serial in small_face:
+                entry = history.micros[serial][day.isoformat()]
+                entry["daily_energy"] = round(entry["daily_energy"] * 0.85)
+        if site.offset(day) >= 245:
+            named[day] = assess(history, HealthSettings(), panel_watts=site.rated_watts).shared
+    assert not any(loss.whole_array for losses in named.values() for loss in losses)
+    first = next(day for day, losses in named.items() if losses)
+    assert [loss.name for loss in named[first]] == ["face 2"]
+    assert named[first][0].describe().startswith("group face 2 below its clear-day level since")
+    clear = [d for d in site.days() if site.offset(d) in dirty and site.is_clear(d) and d <= first]
+    assert 1 <= len(clear) <= 5
+    assert not any(named[d] for d in named if site.offset(d) < 250)
+
+
 def test_no_shared_loss_is_named_before_the_level_is_learned() -> None:
     # a clear-day curve through a few months cannot tell a loss from the season's turn
     site = soiled_site(7, days=170, array_soiling=(140, 20, 0.15), overcast_days=())

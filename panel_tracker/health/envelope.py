@@ -58,6 +58,7 @@ FIT_ROUNDS = 8
 SHORT_SHARE = 0.6  # of shared_loss: clear days this far below the level are short ...
 BACK_SHARE = 0.4  # ... and this close to it are back
 RECHECK_DAYS = 180  # a loss named this recently is judged again against the days before it
+RATIO_DAYS = 60  # a group's usual ratio to the array median: over this many days before
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,19 +140,50 @@ def shared_losses(table: RatioTable, settings: HealthSettings) -> list[SharedLos
         return [array]
     if table.groups is None or table.group_median is None or len(table.groups.names) < 2:
         return []
-    found = []
+    found: list[tuple[SharedLoss, _Judged]] = []
     for g, name in enumerate(table.groups.names):
         group_series = np.where(lit, table.group_median[:, g], np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
             group_share = group_series / clear_day_level(group_series, table.days)
-        loss = _judged(_Judged(name, group_series, group_share, clear, False), table, settings)
+        judged = _Judged(name, group_series, group_share, clear, False)
+        loss = _judged(judged, table, settings)
         if loss is not None:
-            found.append(loss)
-    if len(found) == len(table.groups.names):  # every group short: the whole array is
-        since = min(loss.since for loss in found)
-        share_lost = sum(loss.loss for loss in found) / len(found)
-        return [SharedLoss("array", since, share_lost, max(x.clear_days for x in found), True)]
-    return found
+            found.append((loss, judged))
+    losses = [loss for loss, _ in found]
+    if len(losses) == len(table.groups.names):  # every group short: the whole array is
+        since = min(loss.since for loss in losses)
+        share_lost = sum(loss.loss for loss in losses) / len(losses)
+        return [SharedLoss("array", since, share_lost, max(x.clear_days for x in losses), True)]
+    return [
+        loss
+        for loss, judged in found
+        if _short_beside_the_rest(judged, loss, series, table, settings)
+    ]
+
+
+def _short_beside_the_rest(
+    judged: _Judged,
+    loss: SharedLoss,
+    array: FloatArray,
+    table: RatioTable,
+    settings: HealthSettings,
+) -> bool:
+    """Whether a group's loss shows against the array's median too: the group's ratio to it
+    on clear days, against that ratio's median over the ``RATIO_DAYS`` before the loss.
+
+    On hazy days the faces do not lose alike (the one facing the sun loses its edge most), so
+    a group can look short of its own level while the array is not; a real loss of the group
+    alone also lowers its ratio to the rest."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = judged.series / array
+    usable = judged.clear & np.isfinite(ratio)
+    start = table.days.index(loss.since)
+    window = slice(max(0, start - RATIO_DAYS), start)
+    before = ratio[window][usable[window]]
+    if before.size < settings.shared_days_to_flag:
+        return True  # nothing to hold it to: the group's own level has spoken
+    found, _ = _loss_of(judged, ratio / float(np.median(before)), usable, table, settings)
+    return found is not None
 
 
 @dataclass(frozen=True, slots=True)
