@@ -8,6 +8,7 @@ is a warning, never a crash; no secret appears in the logs.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import logging
 import socketserver
@@ -19,6 +20,7 @@ import pytest
 
 from panel_tracker.errors import ConfigError
 from panel_tracker.health.assess import assess
+from panel_tracker.health.envelope import SharedLoss
 from panel_tracker.health.episodes import AlertEvent, update_alert_state
 from panel_tracker.health.thresholds import HealthSettings
 from panel_tracker.history import History
@@ -332,3 +334,28 @@ def test_starttls_is_the_default_and_refusing_it_is_a_warning(
     warnings = send_alerts([event], make_config(tmp_path, alerts), system_name="x")
     assert len(warnings) == 1 and "STARTTLS" in warnings[0]
     assert smtp.logins == [] and smtp.messages == []
+
+
+def test_a_shared_loss_is_alerted_on_its_second_night_and_a_one_night_loss_not_at_all() -> None:
+    history = synthetic_history(days=10)
+    quiet = assess(history, HealthSettings())
+    loss = SharedLoss("array", "2025-06-05", 0.11, 5, True)
+
+    def night(day: str, *shared: SharedLoss) -> list[str]:
+        report = dataclasses.replace(quiet, day=day, shared=list(shared))
+        return [e.kind for e in update_alert_state(history, report)]
+
+    assert night("2025-06-06", loss) == []  # named once: nothing yet
+    assert night("2025-06-06", loss) == []  # the same night again
+    assert night("2025-06-07") == []  # gone the next night: never announced
+    assert "array" not in history.data["health"]["shared"]
+    assert night("2025-06-08", loss) == []
+    assert night("2025-06-09", loss) == ["shared_loss"]
+    assert night("2025-06-10", loss) == []  # once per episode
+    assert night("2025-06-11") == ["shared_loss_over"]
+    closed = history.data["health"]["closed"][-1]
+    assert (closed["group"], closed["kind"], closed["until"]) == (
+        "array",
+        "shared_loss",
+        "2025-06-11",
+    )

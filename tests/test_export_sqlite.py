@@ -151,7 +151,10 @@ def test_losses_the_whole_array_shared_land_in_health_under_its_name(tmp_path: P
         "closed": [
             {"group": "array", "kind": "shared_loss", "since": "2024-01-01", "until": "2024-01-02"}
         ],
-        "shared": {"east": {"since": "2024-01-04", "noticed": "2024-01-05", "loss": 0.11}},
+        "shared": {
+            "east": {"since": "2024-01-04", "noticed": "2024-01-05", "loss": 0.11, "alerted": True},
+            "west": {"since": "2024-01-05", "noticed": "2024-01-05", "loss": 0.12},  # one night
+        },
     }
     db = tmp_path / "panels.db"
     export_sqlite(db, history)

@@ -162,7 +162,7 @@ def _episode_rows(history: History) -> Iterator[tuple[Any, ...]]:
             if since:
                 yield serial, kind, since, None, state.get("lost_wh")
     for group, state in (section.get("shared", {}) or {}).items():
-        if isinstance(state, dict) and state.get("since"):
+        if isinstance(state, dict) and state.get("since") and state.get("alerted"):
             yield group, "shared_loss", state["since"], None, None
 
 

@@ -9,7 +9,8 @@ right after), so it survives across runs and travels with the data::
       "closed": [{"serial": ..., "kind": "weak", "since": ..., "until": ..., "lost_wh": ...}],
       "replaced": {"<old serial>": {"by": "<new serial>", "first_day": "2024-06-14",
                                     "noticed": "2024-06-14", "lost_wh": 5400}},
-      "shared": {"array": {"since": "2024-07-02", "noticed": "2024-07-09", "loss": 0.11}},
+      "shared": {"array": {"since": "2024-07-02", "noticed": "2024-07-09", "loss": 0.11,
+                           "alerted": true}},
       "last_assessed": "2024-06-12"
     }
 
@@ -22,7 +23,8 @@ reported, up to its last report; its silent days are unknown, never a made-up 0.
 
 A loss a whole group or the array shares (``HealthReport.shared``: soiling, snow, a dead
 gateway, curtailment) is an episode of its own, keyed by the group's name (``array`` for the
-whole array): announced when it is first named and once more when it is no longer.
+whole array): announced on the second night it is named (one night alone is no shared loss)
+and once more when it is no longer.
 """
 
 from __future__ import annotations
@@ -316,8 +318,10 @@ def _replacements(
 def _shared_losses(
     report: HealthReport, section: dict[str, Any], closed: list[Any], day: str
 ) -> list[AlertEvent]:
-    """A ``shared_loss`` event when a group's (or the array's) loss is first named, and a
-    ``shared_loss_over`` one when it is no longer; the open ones live in ``shared``."""
+    """A ``shared_loss`` event when a group's (or the array's) loss is named on a second
+    night, and a ``shared_loss_over`` one when an announced loss is no longer named; the
+    open ones live in ``shared``. A loss named on one night only (a run of hazy days the rule
+    took for a short clear spell) is dropped without a word: a shared loss lasts for days."""
     opened = section.setdefault("shared", {})
     if not isinstance(opened, dict):
         raise DataFileError("history section 'health.shared' is not an object")
@@ -325,10 +329,13 @@ def _shared_losses(
     named = {ARRAY if loss.whole_array else loss.name: loss for loss in report.shared}
     for group, loss in sorted(named.items()):
         episode = opened.get(group)
-        if isinstance(episode, dict):
-            episode["loss"] = round(loss.loss, 4)
+        if not isinstance(episode, dict):
+            opened[group] = {"since": loss.since, "noticed": day, "loss": round(loss.loss, 4)}
             continue
-        opened[group] = {"since": loss.since, "noticed": day, "loss": round(loss.loss, 4)}
+        episode["loss"] = round(loss.loss, 4)
+        if episode.get("alerted") or not day > str(episode.get("noticed", day)):
+            continue
+        episode["alerted"] = True
         events.append(
             AlertEvent(
                 kind=SHARED_LOSS, serial="", day=day, since=loss.since, group=group, loss=loss.loss
@@ -337,6 +344,8 @@ def _shared_losses(
     for group in sorted(g for g in opened if g not in named):
         record = opened.pop(group)
         record = record if isinstance(record, dict) else {}
+        if not record.get("alerted"):
+            continue
         loss_share = record.get("loss") if isinstance(record.get("loss"), float | int) else None
         since = record.get("since") if isinstance(record.get("since"), str) else None
         closed.append(
