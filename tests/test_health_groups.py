@@ -174,3 +174,60 @@ def test_the_summary_and_the_report_say_which_groups_were_used(
 
     found = judge_panels(load_config(write_setup(tmp_path, history_of(site))), history_of(site))
     assert found.lines[-1] == "groups found from the history: face 1 (18), face 2 (6)"
+
+
+# --- a replacement sits in the silent unit's group ----------------------------------------
+
+NEWCOMER = "482099999999"
+
+
+def _roof_with_a_silent_unit() -> tuple[SimulatedSite, History, str]:
+    """Two faces over 60 days; one east (face 0) unit silent for the last 10 of them."""
+    site = two_face_site(days=60, shade=None)
+    history = history_of(site)
+    dead = next(s for s in site.serials if site.face(s) == 0)
+    for day in site.days()[-10:]:
+        del history.micros[dead][day.isoformat()]
+    return site, history, dead
+
+
+def _newcomer_like(history: History, site: SimulatedSite, face: int) -> None:
+    """A new serial from 5 days ago that makes what a panel of ``face`` makes (its first
+    day unknown, as a new serial's is)."""
+    twin = [s for s in site.serials if site.face(s) == face][-1]  # not the silent one
+    days = [d.isoformat() for d in site.days()[-5:]]
+    history.micros[NEWCOMER] = {d: dict(history.micros[twin][d]) for d in days}
+    history.micros[NEWCOMER][days[0]]["daily_energy"] = None
+
+
+def test_a_new_serial_on_the_other_face_is_no_replacement() -> None:
+    site, history, dead = _roof_with_a_silent_unit()
+    _newcomer_like(history, site, face=1)
+    report = assess(history, HealthSettings(), panel_watts=site.rated_watts)
+    assert report.table is not None and report.table.groups is not None
+    assert report.table.groups.source == FROM_HISTORY
+    assert report.replacements == []
+    assert [v.serial for v in report.stopped] == [dead]
+
+
+def test_a_new_serial_on_the_same_face_takes_the_silent_ones_place() -> None:
+    site, history, dead = _roof_with_a_silent_unit()
+    _newcomer_like(history, site, face=0)
+    report = assess(history, HealthSettings(), panel_watts=site.rated_watts)
+    assert [(r.old, r.new) for r in report.replacements] == [(dead, NEWCOMER)]
+    assert report.stopped == []
+
+
+def test_the_configured_groups_decide_which_face_a_new_serial_is_on() -> None:
+    site, history, dead = _roof_with_a_silent_unit()
+    _newcomer_like(history, site, face=0)  # makes what the east face makes...
+    east = tuple(s for s in site.serials if site.face(s) == 0)
+    west = tuple(s for s in site.serials if site.face(s) == 1)
+    listed = HealthSettings(panel_groups=(("east", east), ("west", (*west, NEWCOMER))))
+    report = assess(history, listed, panel_watts=site.rated_watts)
+    assert report.replacements == []  # ...but the owner says it sits on the west face
+    assert [v.serial for v in report.stopped] == [dead]
+
+    unlisted = HealthSettings(panel_groups=(("east", east), ("west", west)))
+    joined = assess(history, unlisted, panel_watts=site.rated_watts)  # joins by its days
+    assert [(r.old, r.new) for r in joined.replacements] == [(dead, NEWCOMER)]

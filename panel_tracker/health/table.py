@@ -84,6 +84,16 @@ class RatioTable:
     def column(self, serial: str) -> int:
         return self.serials.index(serial)
 
+    def group_names(self) -> dict[str, str] | None:
+        """Each serial's group by name (None before the groups are known)."""
+        if self.groups is None or self.group_of is None:
+            return None
+        names = self.groups.names
+        return {
+            serial: names[g] if 0 <= g < len(names) else ""
+            for serial, g in zip(self.serials, self.group_of.tolist(), strict=True)
+        }
+
 
 def _watts_vector(serials: list[str], panel_watts: PanelWatts) -> FloatArray:
     if panel_watts is None:
