@@ -2,8 +2,9 @@
 
 The colour of a panel says how it is doing (``panel_style``); the same colours mark it in the
 layout, in the last-days table and, through the palette, in the charts. The layout comes from
-the config's ``panel_layout`` (rows of serials as on the roof, None for a gap; the settings
-module parses and checks it); without it the panels are laid out in serial order.
+the config's ``panel_layout`` (rows of serials as on the roof, None for a gap, on one face or
+on named faces, each drawn under its name; the settings module parses and checks it); without
+it the panels are laid out in serial order.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import date
 from ..health.assess import HealthReport, PanelVerdict
 from ..health.table import RatioTable
 from ..history import History
+from ..roof import PanelLayout
 
 logger = logging.getLogger(__name__)
 
@@ -64,25 +66,31 @@ _LABELS = {
 # --- layout --------------------------------------------------------------------------------
 
 
-PanelLayout = Sequence[Sequence[str | None]]
+# One face of the drawn roof: its name (None when the layout names none) and its rows of
+# serials (None for a gap).
+DrawnFace = tuple[str | None, list[list[str | None]]]
 
 
 def panel_grid(
     report: HealthReport, layout: PanelLayout | None
-) -> tuple[list[list[str | None]], list[str]]:
-    """Rows of serials (None for a gap) and the active serials the layout does not place."""
+) -> tuple[list[DrawnFace], list[str]]:
+    """The faces to draw, each with its rows of serials, and the active serials the layout
+    does not place."""
     active = [v.serial for v in report.panels if not v.retired]
     if not layout:
         columns = min(8, max(3, math.ceil(math.sqrt(len(active) * 1.5)))) if active else 1
         rows: list[list[str | None]] = [
             list(active[i : i + columns]) for i in range(0, len(active), columns)
         ]
-        return rows, []
+        return [(None, rows)], []
     # a replaced unit's place is its successor's until the layout names the new serial
     successor = {r.old: r.new for r in report.replacements}
-    rows = [[successor.get(s, s) if s else None for s in row] for row in layout]
-    placed = {serial for row in rows for serial in row if serial}
-    return rows, [s for s in active if s not in placed]
+    faces: list[DrawnFace] = [
+        (face.name, [[successor.get(s, s) if s else None for s in row] for row in face.rows])
+        for face in layout
+    ]
+    placed = {serial for _, rows in faces for row in rows for serial in row if serial}
+    return faces, [s for s in active if s not in placed]
 
 
 # --- style and sections -------------------------------------------------------------------
@@ -99,6 +107,7 @@ body { margin: 0; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, 
 main { max-width: 820px; margin: 0 auto; padding: 12px; }
 h1 { font-size: 1.35em; margin: 0.2em 0; }
 h2 { font-size: 1.1em; margin: 0 0 0.5em; }
+h3.face { font-size: 0.95em; margin: 0.7em 0 0.3em; }
 section { background: #fff; border-radius: 10px; padding: 12px; margin: 12px 0;
           box-shadow: 0 1px 2px rgba(0,0,0,.12); }
 .day { color: #616161; margin: 0; }
@@ -180,7 +189,42 @@ PHONE_TILES = 6
 
 
 def layout_section(report: HealthReport, layout: PanelLayout | None) -> str:
-    rows, unplaced = panel_grid(report, layout)
+    faces, unplaced = panel_grid(report, layout)
+    grids: list[str] = []
+    for name, rows in faces:
+        if name is not None:
+            grids.append(f'<h3 class="face">{html.escape(name)}</h3>')
+        grids.append(_face_grid(report, rows))
+    note = ""
+    if unplaced:
+        note = (
+            '<p class="hint">Not in panel_layout: '
+            + ", ".join(html.escape(s) for s in unplaced)
+            + "</p>"
+        )
+    settings = report.settings
+    legend = (
+        '<div class="legend">'
+        f'<span style="--c:{GREEN}">&ge; {settings.recover_ratio:.0%}</span>'
+        f'<span style="--c:{YELLOW}">{settings.weak_ratio:.0%}&ndash;'
+        f"{settings.recover_ratio:.0%} or declining</span>"
+        f'<span style="--c:{ORANGE}">&lt; {settings.weak_ratio:.0%}</span>'
+        f'<span style="--c:{RED}">weak (flagged)</span>'
+        f'<span style="--c:{GREY}">not reporting</span></div>'
+    )
+    return (
+        '<section id="layout"><h2>Panel layout</h2>'
+        f'<p class="hint">Energy over the last {settings.last_days} days against the array '
+        "median, per panel as laid out on the roof.</p>"
+        + "".join(grids)
+        + legend
+        + note
+        + "</section>"
+    )
+
+
+def _face_grid(report: HealthReport, rows: list[list[str | None]]) -> str:
+    """One face's tiles, as its rows place them."""
     columns = max((len(row) for row in rows), default=1)
     lines = math.ceil(columns / PHONE_TILES)
     phone_columns = math.ceil(columns / lines)
@@ -204,33 +248,10 @@ def layout_section(report: HealthReport, layout: PanelLayout | None) -> str:
             )
         # on a phone the row wraps: these fill its last line, so the next row starts afresh
         cells += ['<div class="cell gap phone"></div>'] * (lines * phone_columns - columns)
-    note = ""
-    if unplaced:
-        note = (
-            '<p class="hint">Not in panel_layout: '
-            + ", ".join(html.escape(s) for s in unplaced)
-            + "</p>"
-        )
-    settings = report.settings
-    legend = (
-        '<div class="legend">'
-        f'<span style="--c:{GREEN}">&ge; {settings.recover_ratio:.0%}</span>'
-        f'<span style="--c:{YELLOW}">{settings.weak_ratio:.0%}&ndash;'
-        f"{settings.recover_ratio:.0%} or declining</span>"
-        f'<span style="--c:{ORANGE}">&lt; {settings.weak_ratio:.0%}</span>'
-        f'<span style="--c:{RED}">weak (flagged)</span>'
-        f'<span style="--c:{GREY}">not reporting</span></div>'
-    )
     return (
-        '<section id="layout"><h2>Panel layout</h2>'
-        f'<p class="hint">Energy over the last {settings.last_days} days against the array '
-        "median, per panel as laid out on the roof.</p>"
         f'<div class="layout" style="--columns: {columns}; --phone-columns: {phone_columns}">'
         + "".join(cells)
         + "</div>"
-        + legend
-        + note
-        + "</section>"
     )
 
 
