@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import panel_report
+from panel_tracker.app.export_step import health_groups
 from panel_tracker.app.health_step import judge_panels
 from panel_tracker.health.assess import assess
 from panel_tracker.health.groups import FROM_CONFIG, FROM_HISTORY
@@ -231,3 +232,83 @@ def test_the_configured_groups_decide_which_face_a_new_serial_is_on() -> None:
     unlisted = HealthSettings(panel_groups=(("east", east), ("west", west)))
     joined = assess(history, unlisted, panel_watts=site.rated_watts)  # joins by its days
     assert [(r.old, r.new) for r in joined.replacements] == [(dead, NEWCOMER)]
+
+
+# --- the faces of panel_layout ------------------------------------------------------------
+
+
+def _faces(site: SimulatedSite) -> dict[str, list[list[str | None]]]:
+    """The site's two faces as panel_layout names them: east in rows of six, west with a gap."""
+    east = [s for s in site.serials if site.face(s) == 0]
+    west = [s for s in site.serials if site.face(s) == 1]
+    return {
+        "east": [east[k : k + 6] for k in range(0, len(east), 6)],
+        "west": [[*west[:3], None], west[3:]],
+    }
+
+
+def test_the_named_faces_of_panel_layout_are_the_groups_and_the_report_draws_each(
+    tmp_path: Path,
+) -> None:
+    site = two_face_site(days=40, shade=None)
+    faces = _faces(site)
+    config_path = write_setup(tmp_path, history_of(site), panel_layout=faces)
+    config = load_config(config_path)
+    assert config.settings.groups_key == "panel_layout"
+    outcome = judge_panels(config, history_of(site))
+    assert outcome.lines[-1] == "groups from the config: east (18), west (6)"
+    grouped = health_groups(outcome.report)
+    assert {s for s, g in grouped.items() if g == "west"} == {
+        s for s in site.serials if site.face(s) == 1
+    }
+    assert (
+        health_groups(
+            assess(history_of(SimulatedSite(SiteScenario.healthy(days=40))), HealthSettings())
+        )
+        == {}
+    )
+
+    assert panel_report.main(["--config", str(config_path), "-q"]) == 0
+    page = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
+    layout = page[page.index('<section id="layout">') :]
+    layout = layout[: layout.index("</section>")]
+    assert layout.index('<h3 class="face">east</h3>') < layout.index('<h3 class="face">west</h3>')
+    west = layout[layout.index('<h3 class="face">west</h3>') :]
+    placed = [s for row in faces["west"] for s in row if s]
+    assert [s for s in placed if f'data-serial="{s}"' in west] == placed
+    assert layout.count('class="layout"') == 2 and "Not in panel_layout" not in layout
+
+
+def test_panel_groups_win_over_the_faces_and_must_split_the_roof_as_they_do(
+    tmp_path: Path,
+) -> None:
+    site = two_face_site(days=40, shade=None)
+    faces = _faces(site)
+    east = [s for s in site.serials if site.face(s) == 0]
+    west = [s for s in site.serials if site.face(s) == 1]
+    same = {"sunrise": east, "sunset": west}  # other names, the same split: fine
+    config_path = write_setup(tmp_path, history_of(site), panel_layout=faces, panel_groups=same)
+    config = load_config(config_path)
+    assert config.settings.groups_key == "panel_groups"
+    outcome = judge_panels(config, history_of(site))
+    assert outcome.lines[-1] == "groups from the config: sunrise (18), sunset (6)"
+
+    moved = {"sunrise": [*east, west[0]], "sunset": west[1:]}
+    config_path = write_setup(tmp_path, history_of(site), panel_layout=faces, panel_groups=moved)
+    result = run_script("run_inverter_daily_stats.py", "--config", str(config_path), "--no-sheet")
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and "panel_layout and panel_groups disagree" in lines[0]
+    assert f"serial {west[0]} is on face 'west' of panel_layout and in group 'sunrise'" in lines[0]
+
+
+def test_a_face_serial_the_history_does_not_know_is_one_error_line_exit_2(tmp_path: Path) -> None:
+    config, history = setup(tmp_path, panel_layout={"east": [["121", "122"], [None, "123"]]})
+    before = history.read_bytes()
+    result = run_script("run_inverter_daily_stats.py", "--config", str(config), "--no-sheet")
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and "panel_layout: face 'east' names 122, 123" in lines[0]
+    assert history.read_bytes() == before
