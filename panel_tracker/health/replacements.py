@@ -7,6 +7,8 @@ own first days. Pairs are made in order: the longest silence with the earliest n
 the same group (the roof face both sit on: the group each is listed in when the config names
 the groups, a newcomer it leaves out joining the group its days match; the group the history
 shows otherwise), so a panel added on another face while one is silent is no replacement.
+A newcomer the config does not list has no group on its first night (its first day's energy
+is unknown), so on a roof of several faces it is recognised from its first measured day on.
 On a roof of one array every newcomer is of the silent unit's group, as before groups.
 
 The owner can say the same by hand (the config's ``replacements``: old serial -> new one):
@@ -39,7 +41,8 @@ def find_replacements(
     group_of: Mapping[str, str] | None = None,
 ) -> list[Replacement]:
     """The replacements among ``silent`` serials (each with its last day) and ``reporting``
-    ones (see the module docstring); ``group_of``: each serial's group (None: one array)."""
+    ones (see the module docstring); ``group_of``: each serial's group where it is known
+    (None: one array)."""
     if not silent:
         return []
     firsts = {serial: min(days) for serial in reporting if (days := history.days_of(serial))}
@@ -50,8 +53,7 @@ def find_replacements(
             (
                 s
                 for s in newcomers
-                if firsts[s] > silent[old]
-                and (group_of is None or group_of.get(s) == group_of.get(old))
+                if firsts[s] > silent[old] and (group_of is None or _same_group(group_of, s, old))
             ),
             None,
         )
@@ -59,6 +61,11 @@ def find_replacements(
             newcomers.remove(new)
             found.append(Replacement(old, new, silent[old], firsts[new]))
     return found
+
+
+def _same_group(group_of: Mapping[str, str], new: str, old: str) -> bool:
+    """Whether both serials' groups are known and the same one."""
+    return new in group_of and group_of.get(new) == group_of.get(old)
 
 
 def with_given(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from ..health.assess import HealthReport, PanelVerdict
+from ..health.replacements import Replacement
 from ..health.table import RatioTable
 from ..history import History
 from ..roof import PanelLayout
@@ -93,6 +94,24 @@ def panel_grid(
     return faces, [s for s in active if s not in placed]
 
 
+def predecessors(report: HealthReport) -> dict[str, Replacement]:
+    """Each successor's replacement: the unit that held its position before it."""
+    return {r.new: r for r in report.replacements}
+
+
+def position_serial(before: dict[str, Replacement], serial: str, day: str) -> str:
+    """Whose day ``day`` is at ``serial``'s position: the replaced unit's before the serial's
+    first day (and its own predecessor's before that), else the serial's own. ``before``:
+    ``predecessors``."""
+    replaced = before.get(serial)
+    seen = {serial}
+    while replaced is not None and day < replaced.first_day and replaced.old not in seen:
+        serial = replaced.old
+        seen.add(serial)
+        replaced = before.get(serial)
+    return serial
+
+
 # --- style and sections -------------------------------------------------------------------
 
 
@@ -127,6 +146,7 @@ section { background: #fff; border-radius: 10px; padding: 12px; margin: 12px 0;
 .low { background: #ef6c00; }
 .weak { background: #c62828; outline: 3px solid #000; outline-offset: -3px; }
 .silent, .none { background: #9e9e9e; }
+td.was { color: #9e9e9e; }
 .legend { display: flex; flex-wrap: wrap; gap: 6px 12px; margin-top: 8px; font-size: 0.8em; }
 .legend span::before { content: ""; display: inline-block; width: 0.9em; height: 0.9em;
                        border-radius: 3px; margin-right: 4px; vertical-align: -0.1em;
@@ -229,6 +249,7 @@ def _face_grid(report: HealthReport, rows: list[list[str | None]]) -> str:
     lines = math.ceil(columns / PHONE_TILES)
     phone_columns = math.ceil(columns / lines)
     by_serial = {v.serial: v for v in report.panels}
+    before = predecessors(report)
     cells: list[str] = []
     for row in rows:
         for position in range(columns):
@@ -241,6 +262,8 @@ def _face_grid(report: HealthReport, rows: list[list[str | None]]) -> str:
             ratio = verdict.last7_ratio if verdict else None
             pct = f"{ratio:.0%}" if ratio is not None else "&ndash;"
             title = f"{serial}: {style.label}" + (f", {ratio:.1%}" if ratio is not None else "")
+            if serial in before:
+                title += f"; in place of {before[serial].old} since {before[serial].first_day}"
             cells.append(
                 f'<div class="cell {style.css}" data-serial="{html.escape(serial)}" '
                 f'title="{html.escape(title)}"><span class="pct">{pct}</span>'
@@ -261,6 +284,7 @@ def last_days_section(
     last_days = report.settings.last_days
     shown = table.days[-last_days:][::-1]  # newest first: a phone shows those without scrolling
     head = "".join(f"<th>{_weekday(d)}<br>{html.escape(d[8:10])}</th>" for d in shown)
+    before = predecessors(report)
     rows: list[str] = []
     for verdict in order:
         style = panel_style(verdict, report)
@@ -276,12 +300,17 @@ def last_days_section(
             f"<td><b>{ratio:.0%}</b></td>" if ratio is not None else "<td>&ndash;</td>",
         ]
         for day in shown:
-            entry = history.entry(verdict.serial, day)
+            # a replaced unit's days are its position's, before its successor's first one
+            owner = position_serial(before, verdict.serial, day)
+            entry = history.entry(owner, day)
             value = entry.get("daily_energy") if entry else None
+            was = f' class="was" title="{html.escape(owner)}, replaced"'
             if value is None:
-                cells.append("<td>&ndash;</td>")
+                cells.append(f"<td{was if owner != verdict.serial else ''}>&ndash;</td>")
             elif entry and entry.get("estimated"):
                 cells.append(f'<td class="est" title="estimated">~{int(value)}</td>')
+            elif owner != verdict.serial:
+                cells.append(f"<td{was}>{int(value)}</td>")
             else:
                 cells.append(f"<td>{int(value)}</td>")
         css = ' class="flag"' if flagged else ""
@@ -295,7 +324,13 @@ def last_days_section(
         + "</tbody></table></div>"
         '<p class="hint">~ estimated (a missed run\'s energy shared out); &ndash; unknown. '
         "Ratio: the panel's energy against the array median over these days "
-        "(per rated watt).</p></section>"
+        "(per rated watt)."
+        + (
+            " Grey: the unit a new micro-inverter replaced, in the same place."
+            if any(r.new in {v.serial for v in order} for r in report.replacements)
+            else ""
+        )
+        + "</p></section>"
     )
 
 
