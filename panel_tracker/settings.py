@@ -31,6 +31,7 @@ from .health.groups import MIN_GROUP_PANELS, ConfiguredGroups
 from .health.thresholds import HealthSettings, PanelWatts
 from .notify import DEFAULT_TIMEOUT as DEFAULT_ALERT_TIMEOUT
 from .notify import AlertSettings
+from .roof import PanelLayout, PanelRows, RoofFace, named_faces
 from .sheets.auth import DEFAULT_OAUTH_PORT, LEGACY_PICKLE_FILE, CredentialFiles, GoogleAccess
 from .storage import SECRET_FILE_MODE, atomic_write_json, read_json
 
@@ -328,8 +329,6 @@ DEFAULT_CLIENT_SECRETS_FILE = "credentials.json"
 DEFAULT_HEAL_DAYS = 31
 DEFAULT_REPORT_DAYS = 30
 
-PanelLayout = tuple[tuple[str | None, ...], ...]
-
 
 @dataclass(frozen=True, slots=True)
 class SheetsSettings:
@@ -369,6 +368,8 @@ class Settings:
     envoy: EnvoySettings | None  # None: the cloud source (the default)
     exports: ExportSettings
     replacements: Mapping[str, str] = field(default_factory=dict)  # old serial -> new serial
+    # the key health.panel_groups was read from: panel_groups, or panel_layout's named faces
+    groups_key: str = "panel_groups"
 
     @property
     def history_path(self) -> Path:
@@ -531,6 +532,8 @@ def parse_settings(path: Path, raw: Mapping[str, Any]) -> Settings:
     if not api_url.startswith(("https://", "http://")):
         raise read.bad("api_url", api_url, 'a web address like "https://api.enphaseenergy.com/"')
     http_timeout = read.number("http_timeout_seconds", 30, minimum=0, above=True)
+    layout = _panel_layout(read)
+    groups, groups_key = _roof_groups(read, layout)
     return Settings(
         path=path,
         name=name or f"system {system_id}",
@@ -542,17 +545,18 @@ def parse_settings(path: Path, raw: Mapping[str, Any]) -> Settings:
         http_timeout=http_timeout,
         lock_wait_seconds=read.number("lock_wait_seconds", 10, minimum=0, above=False),
         sheets=_sheets(read, http_timeout),
-        health=replace(_health(read), panel_groups=_panel_groups(read)),
+        health=replace(_health(read), panel_groups=groups),
         panel_watts=_panel_watts(read),
         report=ReportSettings(
             report_dir=read.path_value("report_dir"),
             report_days=read.whole("report_days", DEFAULT_REPORT_DAYS, low=1),
-            panel_layout=_panel_layout(read),
+            panel_layout=layout,
         ),
         alerts=_alerts(read),
         envoy=parse_envoy_settings(raw),
         exports=parse_export_settings(raw),
         replacements=_replacements(read),
+        groups_key=groups_key,
     )
 
 
@@ -680,8 +684,7 @@ def _panel_groups(read: _Reader) -> ConfiguredGroups | None:
     wants = 'an object of named lists of serials, e.g. {"east": ["121", ...], "west": [...]}'
     if not isinstance(value, Mapping):
         raise read.bad("panel_groups", value, wants)
-    seen: dict[str, str] = {}
-    groups: list[tuple[str, tuple[str, ...]]] = []
+    named: list[tuple[str, tuple[str, ...]]] = []
     for name, members in value.items():
         key = f"panel_groups.{name}"
         if not isinstance(members, list):
@@ -691,38 +694,66 @@ def _panel_groups(read: _Reader) -> ConfiguredGroups | None:
             cell = int(given) if isinstance(given, float) and given.is_integer() else given
             if isinstance(cell, bool) or not isinstance(cell, str | int) or not str(cell).strip():
                 raise read.bad(key, given, "a list of serials (strings or numbers)")
-            serial = str(cell).strip()
+            serials.append(str(cell).strip())
+        named.append((str(name), tuple(serials)))
+    return _checked_groups(read, "panel_groups", named)
+
+
+def _checked_groups(
+    read: _Reader, key: str, named: list[tuple[str, tuple[str, ...]]]
+) -> ConfiguredGroups:
+    """``named`` groups (``panel_groups``, or ``panel_layout``'s faces) as the health check
+    takes them: each serial in one group, each group of ``MIN_GROUP_PANELS`` or more."""
+    what = "face" if key == "panel_layout" else "group"
+    seen: dict[str, str] = {}
+    for name, serials in named:
+        for serial in serials:
             if serial in seen:
                 raise SettingError(
-                    f"{read.path}: panel_groups: serial {serial} is in both {seen[serial]!r} "
-                    f"and {name!r}",
-                    key=key,
-                    hint="a panel shares the sun of one group: keep it in one of them",
+                    f"{read.path}: {key}: serial {serial} is in both {seen[serial]!r} and {name!r}",
+                    key=f"{key}.{name}",
+                    hint=f"a panel shares the sun of one {what}: keep it in one of them",
                 )
-            seen[serial] = str(name)
-            serials.append(serial)
+            seen[serial] = name
         if len(serials) < MIN_GROUP_PANELS:
+            undo = (
+                "give panel_layout as rows without names"
+                if key == "panel_layout"
+                else "remove panel_groups"
+            )
             raise SettingError(
-                f"{read.path}: panel_groups: group {name!r} has {len(serials)} serial(s); "
-                f"a group needs at least {MIN_GROUP_PANELS}",
-                key=key,
-                hint="join it to the group nearest in sun, or remove panel_groups to have "
+                f"{read.path}: {key}: {what} {name!r} has {len(serials)} serial(s); "
+                f"a {what} needs at least {MIN_GROUP_PANELS}",
+                key=f"{key}.{name}",
+                hint=f"join it to the {what} nearest in sun, or {undo} to have "
                 "the groups found from the history",
             )
-        groups.append((str(name), tuple(serials)))
-    return tuple(groups)
+    return tuple(named)
 
 
 def _panel_layout(read: _Reader) -> PanelLayout | None:
-    """The panels as they sit on the roof: rows of serials, null for a gap."""
+    """The panels as they sit on the roof: rows of serials (null for a gap), or an object of
+    named faces, each such rows (see ``roof``)."""
     value = read.raw.get("panel_layout")
-    if value is None or value == []:
+    if value is None or value in ([], {}):
         return None
+    if isinstance(value, Mapping):
+        faces = tuple(
+            RoofFace(str(name), _layout_rows(read, f"panel_layout.{name}", rows))
+            for name, rows in value.items()
+        )
+    else:
+        faces = (RoofFace(None, _layout_rows(read, "panel_layout", value)),)
+    return faces if any(face.serials for face in faces) else None
+
+
+def _layout_rows(read: _Reader, key: str, value: Any) -> PanelRows:
     if not isinstance(value, list) or not all(isinstance(row, list) for row in value):
         raise read.bad(
-            "panel_layout",
+            key,
             value,
-            'a list of rows, each a list of serials (null for a gap), e.g. [["121", "122"]]',
+            'a list of rows, each a list of serials (null for a gap), e.g. [["121", "122"]], '
+            'or an object of named faces, each such rows, e.g. {"east": [["121", "122"]]}',
         )
     rows: list[tuple[str | None, ...]] = []
     for row in value:
@@ -734,9 +765,52 @@ def _panel_layout(read: _Reader) -> PanelLayout | None:
             elif isinstance(cell, str | int) and not isinstance(cell, bool):
                 cells.append(str(cell).strip() or None)
             else:
-                raise read.bad("panel_layout", cell, "serials (strings or numbers) or null")
+                raise read.bad(key, cell, "serials (strings or numbers) or null")
         rows.append(tuple(cells))
-    return tuple(rows) if any(any(row) for row in rows) else None
+    return tuple(rows)
+
+
+def _roof_groups(read: _Reader, layout: PanelLayout | None) -> tuple[ConfiguredGroups | None, str]:
+    """The configured groups and the key they come from: ``panel_groups``, else the named
+    faces of ``panel_layout`` (checked as groups are). With both, ``panel_groups`` is used and
+    must split the panels as the faces do."""
+    groups = _panel_groups(read)
+    faces = named_faces(layout)
+    if faces is None:
+        return groups, "panel_groups"
+    if groups is None:
+        return _checked_groups(read, "panel_layout", list(faces)), "panel_layout"
+    _same_split(read, faces, groups)
+    return groups, "panel_groups"
+
+
+def _same_split(read: _Reader, faces: ConfiguredGroups, groups: ConfiguredGroups) -> None:
+    """Stop when a serial both keys name is on one face but in another face's group: each
+    face's serials must be in one group, and each group's on one face."""
+    group_of = {serial: name for name, members in groups for serial in members}
+    face_to_group: dict[str, str] = {}
+    group_to_face: dict[str, str] = {}
+    for face, members in faces:
+        for serial in members:
+            group = group_of.get(serial)
+            if group is None:
+                continue
+            was_group = face_to_group.setdefault(face, group)
+            was_face = group_to_face.setdefault(group, face)
+            if was_group != group or was_face != face:
+                other = (
+                    f"panel_groups puts the rest of face {face!r} in group {was_group!r}"
+                    if was_group != group
+                    else f"the rest of group {group!r} is on face {was_face!r}"
+                )
+                raise SettingError(
+                    f"{read.path}: panel_layout and panel_groups disagree: serial {serial} "
+                    f"is on face {face!r} of panel_layout and in group {group!r} of "
+                    f"panel_groups, but {other}",
+                    key="panel_groups",
+                    hint="put each panel in the same group in both keys, or give "
+                    "panel_layout as rows without names",
+                )
 
 
 def _replacements(read: _Reader) -> dict[str, str]:

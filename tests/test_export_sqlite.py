@@ -14,8 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import run_inverter_daily_stats
+from panel_tracker.app.export_step import layout_of
 from panel_tracker.export.sqlite import ExportError, export_sqlite
 from panel_tracker.history import History, load_history
+from panel_tracker.roof import RoofFace
 from panel_tracker.settings import load_config
 from sandbox.site import SiteScenario
 from tests.conftest import night, write_config
@@ -262,3 +264,26 @@ def test_a_night_with_nothing_new_writes_no_row(tmp_path: Path) -> None:
     assert export_sqlite(db, history) == 0
     _night(history, START + timedelta(30), 70)
     assert export_sqlite(db, history) == 3  # one day per serial, not the 15-day window
+
+
+def test_each_panel_gets_its_face_or_else_its_health_group_and_its_place_on_the_roof() -> None:
+    faces = (
+        RoofFace("east", (("a", "b"), ("c", None))),
+        RoofFace("west", (("d", None, "e"), ("f",))),
+    )
+    assert layout_of(faces) == {
+        "a": ("east", 1),
+        "b": ("east", 2),
+        "c": ("east", 3),
+        "d": ("west", 4),
+        "e": ("west", 5),
+        "f": ("west", 6),
+    }
+    rows = (RoofFace(None, (("a", "b"),)),)
+    found = {"a": "face 1", "b": "face 2", "new": "face 2"}
+    assert layout_of(rows, found) == {
+        "a": ("face 1", 1),
+        "b": ("face 2", 2),
+        "new": ("face 2", None),
+    }
+    assert layout_of(None) == {}

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import panel_report
+from panel_tracker.app.export_step import health_groups
 from panel_tracker.app.health_step import judge_panels
 from panel_tracker.health.assess import assess
 from panel_tracker.health.envelope import MIN_SPAN_DAYS, SharedLoss
@@ -271,3 +272,158 @@ def test_the_summary_and_the_report_say_which_groups_were_used(
 
     found = judge_panels(load_config(write_setup(tmp_path, history_of(site))), history_of(site))
     assert found.lines[-1] == "groups found from the history: face 1 (18), face 2 (6)"
+
+
+# --- a replacement sits in the silent unit's group ----------------------------------------
+
+NEWCOMER = "482099999999"
+
+
+def _roof_with_a_silent_unit() -> tuple[SimulatedSite, History, str]:
+    """Two faces over 60 days; one east (face 0) unit silent for the last 10 of them."""
+    site = two_face_site(days=60, shade=None)
+    history = history_of(site)
+    dead = next(s for s in site.serials if site.face(s) == 0)
+    for day in site.days()[-10:]:
+        del history.micros[dead][day.isoformat()]
+    return site, history, dead
+
+
+def _newcomer_like(history: History, site: SimulatedSite, face: int) -> None:
+    """A new serial from 5 days ago that makes what a panel of ``face`` makes (its first
+    day unknown, as a new serial's is)."""
+    twin = [s for s in site.serials if site.face(s) == face][-1]  # not the silent one
+    days = [d.isoformat() for d in site.days()[-5:]]
+    history.micros[NEWCOMER] = {d: dict(history.micros[twin][d]) for d in days}
+    history.micros[NEWCOMER][days[0]]["daily_energy"] = None
+
+
+def test_a_new_serial_on_the_other_face_is_no_replacement() -> None:
+    site, history, dead = _roof_with_a_silent_unit()
+    _newcomer_like(history, site, face=1)
+    report = assess(history, HealthSettings(), panel_watts=site.rated_watts)
+    assert report.table is not None and report.table.groups is not None
+    assert report.table.groups.source == FROM_HISTORY
+    assert report.replacements == []
+    assert [v.serial for v in report.stopped] == [dead]
+
+
+def test_a_new_serial_on_the_same_face_takes_the_silent_ones_place() -> None:
+    site, history, dead = _roof_with_a_silent_unit()
+    _newcomer_like(history, site, face=0)
+    report = assess(history, HealthSettings(), panel_watts=site.rated_watts)
+    assert [(r.old, r.new) for r in report.replacements] == [(dead, NEWCOMER)]
+    assert report.stopped == []
+
+
+def test_the_configured_groups_decide_which_face_a_new_serial_is_on() -> None:
+    site, history, dead = _roof_with_a_silent_unit()
+    _newcomer_like(history, site, face=0)  # makes what the east face makes...
+    east = tuple(s for s in site.serials if site.face(s) == 0)
+    west = tuple(s for s in site.serials if site.face(s) == 1)
+    listed = HealthSettings(panel_groups=(("east", east), ("west", (*west, NEWCOMER))))
+    report = assess(history, listed, panel_watts=site.rated_watts)
+    assert report.replacements == []  # ...but the owner says it sits on the west face
+    assert [v.serial for v in report.stopped] == [dead]
+
+    unlisted = HealthSettings(panel_groups=(("east", east), ("west", west)))
+    joined = assess(history, unlisted, panel_watts=site.rated_watts)  # joins by its days
+    assert [(r.old, r.new) for r in joined.replacements] == [(dead, NEWCOMER)]
+
+
+# --- the faces of panel_layout ------------------------------------------------------------
+
+
+def _faces(site: SimulatedSite) -> dict[str, list[list[str | None]]]:
+    """The site's two faces as panel_layout names them: east in rows of six, west with a gap."""
+    east: list[str | None] = [s for s in site.serials if site.face(s) == 0]
+    west: list[str | None] = [s for s in site.serials if site.face(s) == 1]
+    return {
+        "east": [east[k : k + 6] for k in range(0, len(east), 6)],
+        "west": [[*west[:3], None], west[3:]],
+    }
+
+
+def test_the_named_faces_of_panel_layout_are_the_groups_and_the_report_draws_each(
+    tmp_path: Path,
+) -> None:
+    site = two_face_site(days=40, shade=None)
+    faces = _faces(site)
+    config_path = write_setup(tmp_path, history_of(site), panel_layout=faces)
+    config = load_config(config_path)
+    assert config.settings.groups_key == "panel_layout"
+    outcome = judge_panels(config, history_of(site))
+    assert outcome.lines[-1] == "groups from the config: east (18), west (6)"
+    grouped = health_groups(outcome.report)
+    assert {s for s, g in grouped.items() if g == "west"} == {
+        s for s in site.serials if site.face(s) == 1
+    }
+    assert (
+        health_groups(
+            assess(history_of(SimulatedSite(SiteScenario.healthy(days=40))), HealthSettings())
+        )
+        == {}
+    )
+
+    assert panel_report.main(["--config", str(config_path), "-q"]) == 0
+    page = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
+    layout = page[page.index('<section id="layout">') :]
+    layout = layout[: layout.index("</section>")]
+    assert layout.index('<h3 class="face">east</h3>') < layout.index('<h3 class="face">west</h3>')
+    west = layout[layout.index('<h3 class="face">west</h3>') :]
+    placed = [s for row in faces["west"] for s in row if s]
+    assert [s for s in placed if f'data-serial="{s}"' in west] == placed
+    assert layout.count('class="layout"') == 2 and "Not in panel_layout" not in layout
+
+
+def test_panel_groups_win_over_the_faces_and_must_split_the_roof_as_they_do(
+    tmp_path: Path,
+) -> None:
+    site = two_face_site(days=40, shade=None)
+    faces = _faces(site)
+    east = [s for s in site.serials if site.face(s) == 0]
+    west = [s for s in site.serials if site.face(s) == 1]
+    same = {"sunrise": east, "sunset": west}  # other names, the same split: fine
+    config_path = write_setup(tmp_path, history_of(site), panel_layout=faces, panel_groups=same)
+    config = load_config(config_path)
+    assert config.settings.groups_key == "panel_groups"
+    outcome = judge_panels(config, history_of(site))
+    assert outcome.lines[-1] == "groups from the config: sunrise (18), sunset (6)"
+
+    moved = {"sunrise": [*east, west[0]], "sunset": west[1:]}
+    config_path = write_setup(tmp_path, history_of(site), panel_layout=faces, panel_groups=moved)
+    result = run_script("run_inverter_daily_stats.py", "--config", str(config_path), "--no-sheet")
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and "panel_layout and panel_groups disagree" in lines[0]
+    assert f"serial {west[0]} is on face 'west' of panel_layout and in group 'sunrise'" in lines[0]
+
+
+def test_a_face_serial_the_history_does_not_know_is_one_error_line_exit_2(tmp_path: Path) -> None:
+    config, history = setup(tmp_path, panel_layout={"east": [["121", "122"], [None, "123"]]})
+    before = history.read_bytes()
+    result = run_script("run_inverter_daily_stats.py", "--config", str(config), "--no-sheet")
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and "panel_layout: face 'east' names 122, 123" in lines[0]
+    assert history.read_bytes() == before
+
+
+def test_a_dying_unit_stays_on_its_face_and_its_successor_takes_its_place_once_measured() -> None:
+    # the failing micro (panel 17, on the large face) loses up to 90 % before it dies: its
+    # falling days must not place it on the lower face, or its successor would not match it
+    site = two_face_site(days=95, shade=None, failing=(17, 45, 75), replacement_offset=90)
+    old, new = [s for s in site.serials if site.panel_of[s] == 17]  # the original, its successor
+    history = History()
+    found: dict[int, list[tuple[str, str]]] = {}
+    for day in site.days()[:92]:
+        add_truth_day(history, site, day)
+        if site.offset(day) >= 89:
+            report = assess(history, HealthSettings(), panel_watts=site.rated_watts)
+            assert report.table is not None
+            assert (report.table.group_names() or {}).get(old) == "face 1"
+            found[site.offset(day)] = [(r.old, r.new) for r in report.replacements]
+    # its first night its first day is unknown (no face yet); from the next one it is paired
+    assert found == {89: [], 90: [], 91: [(old, new)]}

@@ -40,6 +40,7 @@ LAYERS: dict[str, float] = {
     "redaction": 4,
     "python_version": 4,
     "wording": 4,
+    "roof": 4,
 }
 ADAPTERS = {area for area, rank in LAYERS.items() if rank == 2}
 SETTINGS_READERS = {"app", "cli"}

@@ -21,7 +21,8 @@ from panel_tracker.health.assess import assess
 from panel_tracker.health.table import LOW_LIGHT, NO_DATA, ratio_table
 from panel_tracker.health.thresholds import HealthSettings
 from panel_tracker.history import History, save_history
-from panel_tracker.report.charts import totals_chart
+from panel_tracker.report.charts import position_columns, totals_chart
+from panel_tracker.report.html import predecessors
 from panel_tracker.report.page import write_report
 from panel_tracker.settings import load_config
 from sandbox.health_bench import synthetic_history, synthetic_serials
@@ -246,3 +247,39 @@ def test_a_replaced_unit_gives_its_place_to_its_successor_and_is_not_counted(
     assert [s for s, _ in page.cells] == [*SERIALS[:3], new, *SERIALS[4:]]
     assert "Not in panel_layout" not in index.read_text()
     assert f"&middot; {len(SERIALS)} panels</p>" in index.read_text()
+
+
+def test_a_replaced_units_days_are_its_positions_history_before_its_successors(
+    tmp_path: Path,
+) -> None:
+    history = synthetic_history(days=45, faults=[])
+    old, new = SERIALS[3], "121799999999"
+    days = sorted(history.micros[old])
+    for day in days[40:]:
+        del history.micros[old][day]  # last report on day 39 ...
+    history.micros[new] = {d: dict(history.micros[SERIALS[0]][d]) for d in days[41:]}  # ... new
+    config = load_config(write_setup(tmp_path, history, panel_layout=[SERIALS[:6], SERIALS[6:]]))
+    report = assess(history, HealthSettings(), panel_watts=400)
+    assert [(r.old, r.new) for r in report.replacements] == [(old, new)]
+    index = write_report(history, report, report_options(config), tmp_path / "out")
+    page = index.read_text()
+    row = page[page.index(f'<tr data-serial="{new}">') :]
+    row = row[: row.index("</tr>")]
+    cells = row.split("<td")[3:]  # the days, newest first (after the serial and the ratio)
+    shown = days[-7:][::-1]
+    for day, cell in zip(shown, cells, strict=True):
+        if day >= days[41]:
+            assert f">{history.daily(new, day)}</td>" in cell and "was" not in cell, day
+        elif day in history.micros[old]:
+            assert f'class="was" title="{old}, replaced">{history.daily(old, day)}<' in cell, day
+        else:
+            assert 'class="was"' in cell and "&ndash;" in cell, day
+    assert "Grey: the unit a new micro-inverter replaced" in page
+    assert f"in place of {old} since {days[41]}" in page  # the tile's title
+
+    table = report.table
+    assert table is not None
+    held = position_columns(table, predecessors(report), new, slice(0, len(table.days)))
+    first = table.days.index(days[41])
+    assert set(held[:first].tolist()) == {table.column(old)}
+    assert set(held[first:].tolist()) == {table.column(new)}

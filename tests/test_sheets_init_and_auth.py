@@ -160,6 +160,25 @@ def test_panel_layout_places_the_panels_on_the_dashboard(
     assert red["booleanRule"]["format"]["backgroundColor"]["red"] > 0.9
 
 
+def test_named_faces_are_drawn_one_after_another_each_under_its_name(
+    tmp_path: Path, emu: SheetsEmulator, populate: Populate
+) -> None:
+    serials = [f"12190000001{n}" for n in range(6)]
+    faces = {"east": [serials[:3]], "west": [serials[3:5], [None, serials[5]]]}
+    path = setup_folder(tmp_path, emu, serials=serials, panel_layout=faces)
+    assert populate(path, "--init")[0] == 0
+    sid = json.loads(path.read_text())["spreadsheet_id"]
+    grid = emu.values(sid, "Dashboard!A4:D11", "FORMULA")
+    assert grid[0] == ["east"] and grid[1] == ["", *serials[:3]]
+    assert grid[3] == ["west"] and grid[4] == ["", *serials[3:5]]
+    assert grid[6] == ["", "", serials[5]] and serials[5] in grid[7][2]
+    dashboard = next(
+        s for s in emu.snapshot(sid)["sheets"] if s["properties"]["title"] == "Dashboard"
+    )
+    red = dashboard["conditionalFormats"][0]
+    assert red["ranges"][0]["startRowIndex"] == 3 and red["ranges"][0]["endRowIndex"] == 11
+
+
 def test_init_adds_a_replacement_serial_to_the_named_range_and_keeps_the_data(
     tmp_path: Path, emu: SheetsEmulator, populate: Populate
 ) -> None:

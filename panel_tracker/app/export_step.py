@@ -9,6 +9,7 @@ ConfigError (exit 2) raised before anything is written.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 from ..errors import PanelTrackerError
@@ -16,8 +17,10 @@ from ..export.csv import export_csv
 from ..export.mqtt import Broker, build_messages, publish
 from ..export.settings_keys import ExportSettings, MqttSettings, parse_export_settings
 from ..export.sqlite import Layout, export_sqlite
-from ..health.assess import HealthReport
+from ..health.assess import HealthReport, assess
+from ..health.groups import ONE_ARRAY
 from ..history import History, load_history
+from ..roof import PanelLayout, layout_serials
 from ..settings import Config
 
 logger = logging.getLogger(__name__)
@@ -33,12 +36,28 @@ def export_secrets(config: Config) -> list[str]:
     return [mqtt.password] if mqtt is not None and mqtt.password else []
 
 
-def layout_of(config: Config) -> Layout:
-    """Each serial's (group, position): position is its place in ``panel_layout``, read row
-    by row from 1; groups are not configured yet, so every panel is in the one array."""
-    rows = config.settings.report.panel_layout or ()
-    cells = [c for row in rows for c in row if c is not None]
-    return {str(serial): (None, n) for n, serial in enumerate(cells, start=1)}
+def layout_of(layout: PanelLayout | None, groups: Mapping[str, str] | None = None) -> Layout:
+    """Each serial's (group, position): position is its place in ``layout`` (the config's
+    ``panel_layout``), read face by face and row by row from 1; group is the name of its face
+    when the layout names faces, else its health group (``groups``: serial -> name, see
+    ``health_groups``), None on a roof judged as one array."""
+    faces = layout or ()
+    position = {s: n for n, s in enumerate(layout_serials(layout), start=1)}
+    face_of = {s: face.name for face in faces if face.name is not None for s in face.serials}
+    given = groups or {}
+    return {
+        serial: (face_of.get(serial, given.get(serial)), position.get(serial))
+        for serial in [*position, *(s for s in given if s not in position)]
+    }
+
+
+def health_groups(report: HealthReport | None) -> dict[str, str]:
+    """Each serial's health group by name, when the roof was judged in groups (configured or
+    found); empty for one array or without a verdict."""
+    table = report.table if report is not None else None
+    if table is None or table.groups is None or table.groups.source == ONE_ARRAY:
+        return {}
+    return table.group_names() or {}
 
 
 def broker_of(mqtt: MqttSettings) -> Broker:
@@ -68,7 +87,8 @@ def run_exports(
     if settings.sqlite_file:
         path = _resolve(config, settings.sqlite_file)
         try:
-            rows = export_sqlite(path, history, layout_of(config))
+            layout = layout_of(config.settings.report.panel_layout, health_groups(report))
+            rows = export_sqlite(path, history, layout)
             notes.append(f"SQLite: {rows} day row(s) written to {path}")
         except PanelTrackerError as exc:
             failures.append(f"SQLite export failed: {exc} (the history is saved)")
@@ -105,7 +125,14 @@ def export_command(
     history = load_history(config.history_path)
     lines: list[str] = []
     if sqlite is not None:
-        rows = export_sqlite(sqlite, history, layout_of(config), rebuild=rebuild)
+        report = assess(
+            history,
+            config.settings.health,
+            panel_watts=config.settings.panel_watts,
+            replacements=config.settings.replacements,
+        )
+        layout = layout_of(config.settings.report.panel_layout, health_groups(report))
+        rows = export_sqlite(sqlite, history, layout, rebuild=rebuild)
         lines.append(f"SQLite: {rows} day row(s) written to {sqlite}")
     if csv_dir is not None:
         fmt = date_format or settings.csv_date_format

@@ -58,11 +58,14 @@ def judge_panels(
 
 
 def hold_groups_to_history(config: Config, history: History) -> None:
-    """A ``panel_groups`` serial the history has never seen is a typo: stop before any call.
+    """A serial of the configured groups (``panel_groups``, or ``panel_layout``'s named faces
+    standing in for them) the history has never seen is a typo: stop before any call.
 
     Checked where the history is known (the config alone cannot tell); an empty history (the
     first night) has nothing to check against."""
     groups = config.settings.health.panel_groups
+    key = config.settings.groups_key
+    what = "face" if key == "panel_layout" else "group"
     known = set(history.serials())
     if not groups or not known:
         return
@@ -70,7 +73,7 @@ def hold_groups_to_history(config: Config, history: History) -> None:
         unknown = [serial for serial in members if serial not in known]
         if unknown:
             raise ConfigError(
-                f"{config.settings.path}: panel_groups: group {name!r} names "
+                f"{config.settings.path}: {key}: {what} {name!r} names "
                 f"{', '.join(unknown)}, not a serial of the history",
                 hint="correct the serial (the sheet's header or `enlightenAPI_v4.py check` "
                 "lists them), or leave a panel out until it has reported once",

@@ -232,6 +232,7 @@ def assess(
         history,
         {v.serial: v.last_seen for v in verdicts if v.stopped_reporting and v.last_seen},
         [v.serial for v in verdicts if not v.stopped_reporting and not v.retired],
+        table.group_names(),
     )
     last_seen = {v.serial: v.last_seen for v in verdicts}
     pairs = with_given(found, replacements or {}, history, last_seen, table.serials)

@@ -44,6 +44,9 @@ MIN_FACE_GAP = 0.03  # rms of the mean profiles' difference, log ratio (3 %)
 MIN_SILHOUETTE = 0.5
 MIN_GAP_DAYS = 3  # days on which two groups must differ by MIN_FACE_GAP ...
 MIN_GAP_SHARE = 0.1  # ... or this share of the days, if more
+# A day below a group's median weighs this much beside one above it when a panel is placed
+# (``place_others``): enough that a new panel of the lower face still matches it.
+BELOW_WEIGHT = 0.05
 PROFILE_CLIP = 0.3  # a dying panel's profile is clipped, so it cannot dominate the clustering
 MAX_GROUPS = 3
 KMEANS_ROUNDS = 20
@@ -142,7 +145,12 @@ def find_groups(
 
 def place_others(logs: FloatArray, labels: IntArray) -> IntArray:
     """Each unplaced (-1) panel in the group whose median log ratio its known days match best
-    (a new micro-inverter makes what its face makes), or in the largest group without any."""
+    (a new micro-inverter makes what its face makes), or in the largest group without any.
+
+    A day below a group's median counts ``BELOW_WEIGHT`` as much as one above it: a fault
+    only takes energy away, so a dying micro-inverter's falling days say little about its
+    face (counted in full they would match the lowest face), while days above a face's
+    median do say the panel is not on it."""
     placed = labels >= 0
     groups = int(labels.max()) + 1 if placed.any() else 0
     if groups == 0 or placed.all():
@@ -157,7 +165,9 @@ def place_others(logs: FloatArray, labels: IntArray) -> IntArray:
         if not days.any():
             result[panel] = largest
             continue
-        gaps = ((centres[:, days] - logs[days, panel]) ** 2).mean(axis=1)
+        differences = logs[days, panel] - centres[:, days]
+        weights = np.where(differences < 0, BELOW_WEIGHT, 1.0)
+        gaps = (weights * differences**2).mean(axis=1)
         result[panel] = int(np.argmin(gaps))
     placed_all: IntArray = result
     return placed_all

@@ -3,9 +3,13 @@
 A unit that stopped reporting (``stopped_after_days``) and a serial whose first day came after
 the silent one's last report are taken as one position of the roof: the old unit is retired
 from that night on (no longer weak, silent or counted), and the new one is judged after its
-own first days. Pairs are made in order: the longest silence with the earliest newcomer. The
-roof's groups are not known yet, so a panel added to the array while another is silent is
-taken as that one's replacement.
+own first days. Pairs are made in order: the longest silence with the earliest newcomer of
+the same group (the roof face both sit on: the group each is listed in when the config names
+the groups, a newcomer it leaves out joining the group its days match; the group the history
+shows otherwise), so a panel added on another face while one is silent is no replacement.
+A newcomer the config does not list has no group on its first night (its first day's energy
+is unknown), so on a roof of several faces it is recognised from its first measured day on.
+On a roof of one array every newcomer is of the silent unit's group, as before groups.
 
 The owner can say the same by hand (the config's ``replacements``: old serial -> new one):
 such a pair applies once both serials are in the history, whether or not the old one went
@@ -31,21 +35,37 @@ class Replacement:
 
 
 def find_replacements(
-    history: History, silent: Mapping[str, str], reporting: Sequence[str]
+    history: History,
+    silent: Mapping[str, str],
+    reporting: Sequence[str],
+    group_of: Mapping[str, str] | None = None,
 ) -> list[Replacement]:
     """The replacements among ``silent`` serials (each with its last day) and ``reporting``
-    ones (see the module docstring)."""
+    ones (see the module docstring); ``group_of``: each serial's group where it is known
+    (None: one array)."""
     if not silent:
         return []
     firsts = {serial: min(days) for serial in reporting if (days := history.days_of(serial))}
     newcomers = sorted(firsts, key=lambda s: (firsts[s], s))
     found: list[Replacement] = []
     for old in sorted(silent, key=lambda s: (silent[s], s)):
-        new = next((s for s in newcomers if firsts[s] > silent[old]), None)
+        new = next(
+            (
+                s
+                for s in newcomers
+                if firsts[s] > silent[old] and (group_of is None or _same_group(group_of, s, old))
+            ),
+            None,
+        )
         if new is not None:
             newcomers.remove(new)
             found.append(Replacement(old, new, silent[old], firsts[new]))
     return found
+
+
+def _same_group(group_of: Mapping[str, str], new: str, old: str) -> bool:
+    """Whether both serials' groups are known and the same one."""
+    return new in group_of and group_of.get(new) == group_of.get(old)
 
 
 def with_given(

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..history import History
-from .groups import PanelGroups, one_array, resolve_groups
+from .groups import PanelGroups, one_array, recent_logs, resolve_groups
 from .thresholds import HealthSettings, PanelWatts
 
 logger = logging.getLogger(__name__)
@@ -80,9 +80,30 @@ class RatioTable:
     groups: PanelGroups | None = None
     group_of: npt.NDArray[np.int64] | None = None
     group_median: FloatArray | None = None
+    # Whether each serial's group is known: listed in the config's groups, or read from its
+    # own recent lit days (a new serial's first night has none: its first day is unknown, and
+    # its group is then only the largest one's by default).
+    group_known: BoolArray | None = None
 
     def column(self, serial: str) -> int:
         return self.serials.index(serial)
+
+    def group_names(self) -> dict[str, str] | None:
+        """Each serial's group by name, for the serials whose group is known (``group_known``);
+        None before the groups are computed."""
+        if self.groups is None or self.group_of is None:
+            return None
+        names = self.groups.names
+        known = (
+            self.group_known.tolist()
+            if self.group_known is not None and len(names) > 1
+            else [True] * len(self.serials)  # one group holds every serial
+        )
+        return {
+            serial: names[g]
+            for serial, g, sure in zip(self.serials, self.group_of.tolist(), known, strict=True)
+            if sure and 0 <= g < len(names)
+        }
 
 
 def _watts_vector(serials: list[str], panel_watts: PanelWatts) -> FloatArray:
@@ -265,6 +286,7 @@ def ratio_table(
         groups, group_of, group_median = _group_medians(
             serials, per_watt, median, status == ASSESSED, settings
         )
+        group_known = _group_known(serials, per_watt, median, status == ASSESSED, settings)
         if len(groups.names) == 1:
             ratio_all = per_watt / median[:, None]
             reference = median[:, None]
@@ -311,7 +333,23 @@ def ratio_table(
         groups=groups,
         group_of=group_of,
         group_median=group_median,
+        group_known=group_known,
     )
+
+
+def _group_known(
+    serials: list[str],
+    per_watt: FloatArray,
+    median: FloatArray,
+    lit: BoolArray,
+    settings: HealthSettings,
+) -> BoolArray:
+    """Per serial, whether its group is known: the config lists it, or it has a known value
+    on one of the recent lit days the groups are read from (``groups.recent_logs``)."""
+    listed = {s for _, members in settings.panel_groups or () for s in members}
+    read = np.isfinite(recent_logs(per_watt, median, lit)).any(axis=0)
+    known: BoolArray = read | np.array([s in listed for s in serials], dtype=bool)
+    return known
 
 
 def _others_median(

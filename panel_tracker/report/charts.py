@@ -13,11 +13,13 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..health.assess import HealthReport, PanelVerdict
+from ..health.replacements import Replacement
 from ..health.table import LOW_LIGHT, RatioTable
 from ..history import History
-from .html import GREEN, ORANGE, RED
+from .html import GREEN, GREY, ORANGE, RED, position_serial, predecessors
 
 # Each chart is drawn twice, for the width it is shown at: ~730 px for a desktop's column,
 # ~480 px for a phone's ~360 px (scaled by 3/4, its smallest text stays ~10 px there).
@@ -120,6 +122,20 @@ def ratio_chart(
     return figure
 
 
+def position_columns(
+    table: RatioTable, before: dict[str, Replacement], serial: str, window: slice
+) -> npt.NDArray[np.int64]:
+    """Per day of ``window``, the table column of the unit at ``serial``'s position: the
+    replaced unit's before ``serial``'s first day (``before``: ``html.predecessors``)."""
+    index = {s: c for c, s in enumerate(table.serials)}
+    own = index[serial]
+    columns: npt.NDArray[np.int64] = np.array(
+        [index.get(position_serial(before, serial, day), own) for day in table.days[window]],
+        dtype=np.int64,
+    )
+    return columns
+
+
 def _percent() -> Any:
     from matplotlib.ticker import PercentFormatter  # noqa: PLC0415
 
@@ -151,6 +167,7 @@ def panels_chart(
     x = np.arange(len(dates)) / span
     low, high = 0.5, 1.2
     left, width, bottom, height = 0.2, 0.77, 0.14, 0.6  # of each cell
+    before = predecessors(report)
 
     def to_y(value: Any, top: float) -> Any:
         return top - 1 + bottom + height * (np.clip(value, low, high) - low) / (high - low)
@@ -172,9 +189,23 @@ def panels_chart(
                 color=line_colour,
                 linewidth=0.6,
             )
-        values = table.ratio[window, table.column(serial)]
-        axis.plot(xs, to_y(values, top), color=colour, linewidth=1.1, marker=".", markersize=1.5)
-        weak_days = table.weak[window, table.column(serial)]
+        # one position: a replaced unit's days before its successor's (drawn grey)
+        shown = np.arange(len(table.days))[window]
+        held_by = position_columns(table, before, serial, window)
+        values = table.ratio[shown, held_by]
+        earlier = held_by != table.column(serial)
+        if earlier.any():
+            axis.plot(
+                xs,
+                to_y(np.where(earlier, values, np.nan), top),
+                color=GREY,
+                linewidth=1.1,
+                marker=".",
+                markersize=1.5,
+            )
+        own = np.where(earlier, np.nan, values)
+        axis.plot(xs, to_y(own, top), color=colour, linewidth=1.1, marker=".", markersize=1.5)
+        weak_days = table.weak[shown, held_by]
         if weak_days.any():
             axis.plot(
                 xs[weak_days],
@@ -187,7 +218,7 @@ def panels_chart(
         axis.text(
             x0 + left + width / 2,
             top - 0.2,
-            serial,
+            f"{serial} (was …{before[serial].old[-4:]})" if earlier.any() else serial,
             ha="center",
             va="center",
             fontsize=BASE_FONT - 2,

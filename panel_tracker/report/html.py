@@ -2,8 +2,9 @@
 
 The colour of a panel says how it is doing (``panel_style``); the same colours mark it in the
 layout, in the last-days table and, through the palette, in the charts. The layout comes from
-the config's ``panel_layout`` (rows of serials as on the roof, None for a gap; the settings
-module parses and checks it); without it the panels are laid out in serial order.
+the config's ``panel_layout`` (rows of serials as on the roof, None for a gap, on one face or
+on named faces, each drawn under its name; the settings module parses and checks it); without
+it the panels are laid out in serial order.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from ..health.assess import HealthReport, PanelVerdict
+from ..health.replacements import Replacement
 from ..health.table import RatioTable
 from ..history import History
+from ..roof import PanelLayout
 
 logger = logging.getLogger(__name__)
 
@@ -64,25 +67,49 @@ _LABELS = {
 # --- layout --------------------------------------------------------------------------------
 
 
-PanelLayout = Sequence[Sequence[str | None]]
+# One face of the drawn roof: its name (None when the layout names none) and its rows of
+# serials (None for a gap).
+DrawnFace = tuple[str | None, list[list[str | None]]]
 
 
 def panel_grid(
     report: HealthReport, layout: PanelLayout | None
-) -> tuple[list[list[str | None]], list[str]]:
-    """Rows of serials (None for a gap) and the active serials the layout does not place."""
+) -> tuple[list[DrawnFace], list[str]]:
+    """The faces to draw, each with its rows of serials, and the active serials the layout
+    does not place."""
     active = [v.serial for v in report.panels if not v.retired]
     if not layout:
         columns = min(8, max(3, math.ceil(math.sqrt(len(active) * 1.5)))) if active else 1
         rows: list[list[str | None]] = [
             list(active[i : i + columns]) for i in range(0, len(active), columns)
         ]
-        return rows, []
+        return [(None, rows)], []
     # a replaced unit's place is its successor's until the layout names the new serial
     successor = {r.old: r.new for r in report.replacements}
-    rows = [[successor.get(s, s) if s else None for s in row] for row in layout]
-    placed = {serial for row in rows for serial in row if serial}
-    return rows, [s for s in active if s not in placed]
+    faces: list[DrawnFace] = [
+        (face.name, [[successor.get(s, s) if s else None for s in row] for row in face.rows])
+        for face in layout
+    ]
+    placed = {serial for _, rows in faces for row in rows for serial in row if serial}
+    return faces, [s for s in active if s not in placed]
+
+
+def predecessors(report: HealthReport) -> dict[str, Replacement]:
+    """Each successor's replacement: the unit that held its position before it."""
+    return {r.new: r for r in report.replacements}
+
+
+def position_serial(before: dict[str, Replacement], serial: str, day: str) -> str:
+    """Whose day ``day`` is at ``serial``'s position: the replaced unit's before the serial's
+    first day (and its own predecessor's before that), else the serial's own. ``before``:
+    ``predecessors``."""
+    replaced = before.get(serial)
+    seen = {serial}
+    while replaced is not None and day < replaced.first_day and replaced.old not in seen:
+        serial = replaced.old
+        seen.add(serial)
+        replaced = before.get(serial)
+    return serial
 
 
 # --- style and sections -------------------------------------------------------------------
@@ -99,6 +126,7 @@ body { margin: 0; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, 
 main { max-width: 820px; margin: 0 auto; padding: 12px; }
 h1 { font-size: 1.35em; margin: 0.2em 0; }
 h2 { font-size: 1.1em; margin: 0 0 0.5em; }
+h3.face { font-size: 0.95em; margin: 0.7em 0 0.3em; }
 section { background: #fff; border-radius: 10px; padding: 12px; margin: 12px 0;
           box-shadow: 0 1px 2px rgba(0,0,0,.12); }
 .day { color: #616161; margin: 0; }
@@ -118,6 +146,7 @@ section { background: #fff; border-radius: 10px; padding: 12px; margin: 12px 0;
 .low { background: #ef6c00; }
 .weak { background: #c62828; outline: 3px solid #000; outline-offset: -3px; }
 .silent, .none { background: #9e9e9e; }
+td.was { color: #9e9e9e; }
 .legend { display: flex; flex-wrap: wrap; gap: 6px 12px; margin-top: 8px; font-size: 0.8em; }
 .legend span::before { content: ""; display: inline-block; width: 0.9em; height: 0.9em;
                        border-radius: 3px; margin-right: 4px; vertical-align: -0.1em;
@@ -180,30 +209,12 @@ PHONE_TILES = 6
 
 
 def layout_section(report: HealthReport, layout: PanelLayout | None) -> str:
-    rows, unplaced = panel_grid(report, layout)
-    columns = max((len(row) for row in rows), default=1)
-    lines = math.ceil(columns / PHONE_TILES)
-    phone_columns = math.ceil(columns / lines)
-    by_serial = {v.serial: v for v in report.panels}
-    cells: list[str] = []
-    for row in rows:
-        for position in range(columns):
-            serial = row[position] if position < len(row) else None
-            if serial is None:
-                cells.append('<div class="cell gap"></div>')
-                continue
-            verdict = by_serial.get(serial)
-            style = panel_style(verdict, report)
-            ratio = verdict.last7_ratio if verdict else None
-            pct = f"{ratio:.0%}" if ratio is not None else "&ndash;"
-            title = f"{serial}: {style.label}" + (f", {ratio:.1%}" if ratio is not None else "")
-            cells.append(
-                f'<div class="cell {style.css}" data-serial="{html.escape(serial)}" '
-                f'title="{html.escape(title)}"><span class="pct">{pct}</span>'
-                f'<span class="sn">&hellip;{html.escape(serial[-4:])}</span></div>'
-            )
-        # on a phone the row wraps: these fill its last line, so the next row starts afresh
-        cells += ['<div class="cell gap phone"></div>'] * (lines * phone_columns - columns)
+    faces, unplaced = panel_grid(report, layout)
+    grids: list[str] = []
+    for name, rows in faces:
+        if name is not None:
+            grids.append(f'<h3 class="face">{html.escape(name)}</h3>')
+        grids.append(_face_grid(report, rows))
     note = ""
     if unplaced:
         note = (
@@ -225,12 +236,45 @@ def layout_section(report: HealthReport, layout: PanelLayout | None) -> str:
         '<section id="layout"><h2>Panel layout</h2>'
         f'<p class="hint">Energy over the last {settings.last_days} days against the array '
         "median, per panel as laid out on the roof.</p>"
-        f'<div class="layout" style="--columns: {columns}; --phone-columns: {phone_columns}">'
-        + "".join(cells)
-        + "</div>"
+        + "".join(grids)
         + legend
         + note
         + "</section>"
+    )
+
+
+def _face_grid(report: HealthReport, rows: list[list[str | None]]) -> str:
+    """One face's tiles, as its rows place them."""
+    columns = max((len(row) for row in rows), default=1)
+    lines = math.ceil(columns / PHONE_TILES)
+    phone_columns = math.ceil(columns / lines)
+    by_serial = {v.serial: v for v in report.panels}
+    before = predecessors(report)
+    cells: list[str] = []
+    for row in rows:
+        for position in range(columns):
+            serial = row[position] if position < len(row) else None
+            if serial is None:
+                cells.append('<div class="cell gap"></div>')
+                continue
+            verdict = by_serial.get(serial)
+            style = panel_style(verdict, report)
+            ratio = verdict.last7_ratio if verdict else None
+            pct = f"{ratio:.0%}" if ratio is not None else "&ndash;"
+            title = f"{serial}: {style.label}" + (f", {ratio:.1%}" if ratio is not None else "")
+            if serial in before:
+                title += f"; in place of {before[serial].old} since {before[serial].first_day}"
+            cells.append(
+                f'<div class="cell {style.css}" data-serial="{html.escape(serial)}" '
+                f'title="{html.escape(title)}"><span class="pct">{pct}</span>'
+                f'<span class="sn">&hellip;{html.escape(serial[-4:])}</span></div>'
+            )
+        # on a phone the row wraps: these fill its last line, so the next row starts afresh
+        cells += ['<div class="cell gap phone"></div>'] * (lines * phone_columns - columns)
+    return (
+        f'<div class="layout" style="--columns: {columns}; --phone-columns: {phone_columns}">'
+        + "".join(cells)
+        + "</div>"
     )
 
 
@@ -240,6 +284,7 @@ def last_days_section(
     last_days = report.settings.last_days
     shown = table.days[-last_days:][::-1]  # newest first: a phone shows those without scrolling
     head = "".join(f"<th>{_weekday(d)}<br>{html.escape(d[8:10])}</th>" for d in shown)
+    before = predecessors(report)
     rows: list[str] = []
     for verdict in order:
         style = panel_style(verdict, report)
@@ -255,12 +300,17 @@ def last_days_section(
             f"<td><b>{ratio:.0%}</b></td>" if ratio is not None else "<td>&ndash;</td>",
         ]
         for day in shown:
-            entry = history.entry(verdict.serial, day)
+            # a replaced unit's days are its position's, before its successor's first one
+            owner = position_serial(before, verdict.serial, day)
+            entry = history.entry(owner, day)
             value = entry.get("daily_energy") if entry else None
+            was = f' class="was" title="{html.escape(owner)}, replaced"'
             if value is None:
-                cells.append("<td>&ndash;</td>")
+                cells.append(f"<td{was if owner != verdict.serial else ''}>&ndash;</td>")
             elif entry and entry.get("estimated"):
                 cells.append(f'<td class="est" title="estimated">~{int(value)}</td>')
+            elif owner != verdict.serial:
+                cells.append(f"<td{was}>{int(value)}</td>")
             else:
                 cells.append(f"<td>{int(value)}</td>")
         css = ' class="flag"' if flagged else ""
@@ -274,7 +324,13 @@ def last_days_section(
         + "</tbody></table></div>"
         '<p class="hint">~ estimated (a missed run\'s energy shared out); &ndash; unknown. '
         "Ratio: the panel's energy against the array median over these days "
-        "(per rated watt).</p></section>"
+        "(per rated watt)."
+        + (
+            " Grey: the unit a new micro-inverter replaced, in the same place."
+            if any(r.new in {v.serial for v in order} for r in report.replacements)
+            else ""
+        )
+        + "</p></section>"
     )
 
 

@@ -25,6 +25,7 @@ from ..health.assess import HealthReport, PanelVerdict
 from ..health.table import RatioTable, ratio_table
 from ..health.thresholds import PanelWatts
 from ..history import History
+from ..roof import PanelLayout
 from ..storage import atomic_write_text
 from ..wording import counted
 from .charts import NARROW_IN, WIDE_IN, panels_chart, png_bytes, ratio_chart, totals_chart
@@ -32,7 +33,6 @@ from .evidence import evidence_line, whole_table
 from .html import (
     PAGE_CSS,
     ChartImages,
-    PanelLayout,
     chart_section,
     last_days_section,
     layout_section,

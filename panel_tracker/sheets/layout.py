@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..roof import PanelLayout
 from ..wording import counted
 from .bodies import (
     BOLD,
@@ -88,7 +89,7 @@ def lay_out_spreadsheet(
     year: int,
     state_file: Path,
     system_name: str,
-    panel_layout: Sequence[Sequence[str | None]] | None,
+    panel_layout: PanelLayout | None,
     colours: ColourThresholds,
     remove_default_sheet: bool = False,
 ) -> LayoutResult:
@@ -123,7 +124,7 @@ class _Layout:
     serials: list[str]
     year: int
     system_name: str
-    panel_layout: Sequence[Sequence[str | None]] | None
+    panel_layout: PanelLayout | None
     colours: ColourThresholds
     sheets: dict[str, SheetInfo] = field(default_factory=dict)
     named: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -3,7 +3,8 @@
 - ``Last 7 Days``: the serials down column A (``TRANSPOSE`` of the named range), the last
   seven days of the year sheet beside them, the 7-day total and its share of the median.
 - ``Dashboard``: the panels as they sit on the roof (``panel_layout`` in the config: a list of
-  rows of serials, ``null`` for a gap; else in serial order), each with its 7-day energy.
+  rows of serials, ``null`` for a gap, or named faces of such rows, drawn one after another,
+  each under a row with its name; else in serial order), each with its 7-day energy.
 
 Both colour a panel red below panel health's weak ratio of the array's median and amber below
 its recover ratio (the thresholds come from the caller: the health settings), red first so the
@@ -19,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..roof import PanelLayout, layout_serials
 from .bodies import (
     BOLD,
     BOLD_FIELDS,
@@ -37,21 +39,21 @@ DASHBOARD_TITLE = "Dashboard"
 RED = {"red": 0.96, "green": 0.6, "blue": 0.6}
 AMBER = {"red": 1.0, "green": 0.85, "blue": 0.5}
 
-PanelGrid = list[list[str | None]]
+# The dashboard's faces: each a name (None: the layout names none) and rows of serials (None:
+# no panel there).
+PanelGrid = list[tuple[str | None, list[list[str | None]]]]
 
 
-def panel_grid(
-    layout: Sequence[Sequence[str | None]] | None, serials: Sequence[str]
-) -> tuple[PanelGrid, list[str]]:
-    """The dashboard's rows of serials (None: no panel there), and warnings about the layout.
+def panel_grid(layout: PanelLayout | None, serials: Sequence[str]) -> tuple[PanelGrid, list[str]]:
+    """The dashboard's faces of serials, and warnings about the layout.
 
     ``layout`` is the config's ``panel_layout`` as the settings module parsed and checked it."""
     known = sorted(set(serials))
     if not layout:
         width = max(1, math.ceil(math.sqrt(len(known))))
-        return [list(known[i : i + width]) for i in range(0, len(known), width)], []
-    grid: PanelGrid = [list(row) for row in layout]
-    placed = {s for row in grid for s in row if s}
+        return [(None, [list(known[i : i + width]) for i in range(0, len(known), width)])], []
+    grid: PanelGrid = [(face.name, [list(row) for row in face.rows]) for face in layout]
+    placed = set(layout_serials(layout))
     warnings = [
         f"panel_layout names serial {s}, which the history does not know"
         for s in sorted(placed - set(known))
@@ -59,9 +61,19 @@ def panel_grid(
     rest = [s for s in known if s not in placed]
     if rest:
         warnings.append(f"serials not in panel_layout, shown below it: {', '.join(rest)}")
-        width = max(len(row) for row in grid) or 1
-        grid += [list(rest[i : i + width]) for i in range(0, len(rest), width)]
+        width = _width(grid) or 1
+        named = any(name is not None for name, _ in grid)
+        grid.append(
+            (
+                "not in panel_layout" if named else None,
+                [list(rest[i : i + width]) for i in range(0, len(rest), width)],
+            )
+        )
     return grid, warnings
+
+
+def _width(grid: PanelGrid) -> int:
+    return max((len(row) for _, rows in grid for row in rows), default=0)
 
 
 @dataclass(frozen=True)
@@ -127,7 +139,7 @@ def dashboard_requests(
     sheet_id: int, name: str, grid: PanelGrid, thresholds: ColourThresholds
 ) -> list[dict[str, Any]]:
     """The ``Dashboard`` sheet, with ``sheet_id``, for the system ``name``'s panel ``grid``."""
-    width = max((len(row) for row in grid), default=1)
+    width = max(_width(grid), 1)
     title = f"{name}: each panel's energy over the last 7 days (Wh)"
     legend = (
         f"Red: below {thresholds.weak:.0%} of the array's median; "
@@ -135,15 +147,21 @@ def dashboard_requests(
         "Panel positions: panel_layout in the config."
     )
     rows: list[list[Any]] = [[text_cell(title)], [text_cell(legend)], []]
-    for grid_row in grid:
-        rows.append([{}] + [text_cell(s) if s else {} for s in grid_row])
-        rows.append([{}] + [_energy_lookup(s) if s else {} for s in grid_row])
-    top, bottom = 3, 3 + 2 * len(grid)
+    name_rows: list[int] = []
+    for face_name, face_rows in grid:
+        if face_name is not None:  # a named face: its name on a row of its own, in column A
+            name_rows.append(len(rows))
+            rows.append([text_cell(face_name)])
+        for grid_row in face_rows:
+            rows.append([{}] + [text_cell(s) if s else {} for s in grid_row])
+            rows.append([{}] + [_energy_lookup(s) if s else {} for s in grid_row])
+    top, bottom = 3, len(rows)
     corner = f"$B$4:${column_letters(width)}${bottom}"
     return [
         _add_sheet(sheet_id, DASHBOARD_TITLE, columns=max(26, width + 2)),
         update_cells(sheet_id, 0, 0, rows, "userEnteredValue"),
         repeat_cell(sheet_id, (0, 1, 0, 1), BOLD, BOLD_FIELDS),
+        *(repeat_cell(sheet_id, (r, r + 1, 0, 1), BOLD, BOLD_FIELDS) for r in name_rows),
         *_colour_rules(
             sheet_id,
             (top, bottom, 1, 1 + width),
