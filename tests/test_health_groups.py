@@ -308,6 +308,20 @@ def test_a_new_serial_on_the_other_face_is_no_replacement() -> None:
     assert [v.serial for v in report.stopped] == [dead]
 
 
+def test_on_its_first_night_a_new_serial_of_no_known_face_takes_the_silent_ones_place() -> None:
+    # its first day is unknown, so nothing tells its face yet: the replacement is said on the
+    # night it first reports; once its days put it on the other face, the pair is dropped
+    site, history, dead = _roof_with_a_silent_unit()
+    _newcomer_like(history, site, face=1)
+    last = site.days()[-1].isoformat()
+    first_night = History({"micro_inverters": dict(history.micros)})
+    first_night.micros[NEWCOMER] = {last: {**history.micros[NEWCOMER][last], "daily_energy": None}}
+    report = assess(first_night, HealthSettings(), panel_watts=site.rated_watts)
+    assert [(r.old, r.new) for r in report.replacements] == [(dead, NEWCOMER)]
+    later = assess(history, HealthSettings(), panel_watts=site.rated_watts)
+    assert later.replacements == [] and [v.serial for v in later.stopped] == [dead]
+
+
 def test_a_new_serial_on_the_same_face_takes_the_silent_ones_place() -> None:
     site, history, dead = _roof_with_a_silent_unit()
     _newcomer_like(history, site, face=0)
@@ -411,7 +425,7 @@ def test_a_face_serial_the_history_does_not_know_is_one_error_line_exit_2(tmp_pa
     assert history.read_bytes() == before
 
 
-def test_a_dying_unit_stays_on_its_face_and_its_successor_takes_its_place_once_measured() -> None:
+def test_a_dying_unit_stays_on_its_face_and_its_successor_takes_its_place_the_first_night() -> None:
     # the failing micro (panel 17, on the large face) loses up to 90 % before it dies: its
     # falling days must not place it on the lower face, or its successor would not match it
     site = two_face_site(days=95, shade=None, failing=(17, 45, 75), replacement_offset=90)
@@ -425,5 +439,6 @@ def test_a_dying_unit_stays_on_its_face_and_its_successor_takes_its_place_once_m
             assert report.table is not None
             assert (report.table.group_names() or {}).get(old) == "face 1"
             found[site.offset(day)] = [(r.old, r.new) for r in report.replacements]
-    # its first night its first day is unknown (no face yet); from the next one it is paired
-    assert found == {89: [], 90: [], 91: [(old, new)]}
+    # its first night its first day is unknown (no face yet): paired on that night, and still
+    # paired once its first measured day puts it on its predecessor's face
+    assert found == {89: [], 90: [(old, new)], 91: [(old, new)]}

@@ -8,8 +8,11 @@ the same group (the roof face both sit on: the group each is listed in when the 
 the groups, a newcomer it leaves out joining the group its days match; the group the history
 shows otherwise), so a panel added on another face while one is silent is no replacement.
 A newcomer the config does not list has no group on its first night (its first day's energy
-is unknown), so on a roof of several faces it is recognised from its first measured day on.
-On a roof of one array every newcomer is of the silent unit's group, as before groups.
+is unknown): it is taken as the successor that night, so the replacement is said on the
+night the new serial first reports, and from its first measured day on its group decides:
+one found on another face is no longer the silent unit's successor (the old unit is then
+named as silent again). On a roof of one array every newcomer is of the silent unit's
+group, as before groups.
 
 The owner can say the same by hand (the config's ``replacements``: old serial -> new one):
 such a pair applies once both serials are in the history, whether or not the old one went
@@ -49,23 +52,18 @@ def find_replacements(
     newcomers = sorted(firsts, key=lambda s: (firsts[s], s))
     found: list[Replacement] = []
     for old in sorted(silent, key=lambda s: (silent[s], s)):
-        new = next(
-            (
-                s
-                for s in newcomers
-                if firsts[s] > silent[old] and (group_of is None or _same_group(group_of, s, old))
-            ),
-            None,
-        )
-        if new is not None:
+        later = [s for s in newcomers if firsts[s] > silent[old]]
+        if group_of is not None:
+            # a newcomer known to sit in the silent unit's group first; one whose group is not
+            # known yet (its first night) may be it; one known to sit elsewhere is not
+            later = [s for s in later if s in group_of and group_of[s] == group_of.get(old)] + [
+                s for s in later if s not in group_of
+            ]
+        if later:
+            new = later[0]
             newcomers.remove(new)
             found.append(Replacement(old, new, silent[old], firsts[new]))
     return found
-
-
-def _same_group(group_of: Mapping[str, str], new: str, old: str) -> bool:
-    """Whether both serials' groups are known and the same one."""
-    return new in group_of and group_of.get(new) == group_of.get(old)
 
 
 def with_given(
