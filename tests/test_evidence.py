@@ -270,15 +270,26 @@ def test_an_unknown_serial_is_one_error_line_and_exit_2(
     assert "did you mean" not in line
 
 
-def test_a_replaced_unit_names_its_successor_and_the_successor_its_predecessor(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def replaced_history(new_keeps: float = 1.0) -> tuple[History, str, str, list[str]]:
+    """45 days of 12 panels: the fourth dead from day 30, a new serial from day 35 making
+    ``new_keeps`` of what the first panel makes; (history, old, new, the old unit's days)."""
     history = synthetic_history(days=45)
     old, new = SERIALS[3], "121799999999"
     days = sorted(history.micros[old])
     for day in days[30:]:
-        del history.micros[old][day]  # dead since day 30 ...
-    history.micros[new] = {d: dict(history.micros[SERIALS[0]][d]) for d in days[35:]}  # ... new
+        del history.micros[old][day]
+    twin = history.micros[SERIALS[0]]
+    history.micros[new] = {
+        d: {**twin[d], "daily_energy": round(twin[d]["daily_energy"] * new_keeps)}
+        for d in days[35:]
+    }
+    return history, old, new, days
+
+
+def test_a_replaced_unit_names_its_successor_and_the_successor_its_predecessor(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history, old, new, days = replaced_history()
     config = write_setup(tmp_path, history)
     _, csv_path, _ = run_evidence(config, old, capsys)
     header, rows = read_csv(csv_path)
@@ -367,18 +378,7 @@ def test_the_bootstrap_medians_are_each_resamples_median() -> None:
 def test_the_report_says_a_flagged_replacements_predecessor(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    history = synthetic_history(days=45)
-    old, new = SERIALS[3], "121799999999"
-    days = sorted(history.micros[old])
-    for day in days[30:]:
-        del history.micros[old][day]
-    history.micros[new] = {
-        d: {
-            **history.micros[SERIALS[0]][d],
-            "daily_energy": round(history.micros[SERIALS[0]][d]["daily_energy"] * 0.85),
-        }
-        for d in days[35:]
-    }  # the new unit is weak from its first day
+    history, old, new, days = replaced_history(new_keeps=0.85)  # weak from its first day
     config = write_setup(tmp_path, history)
     assert panel_report.main(["--config", str(config), "-q"]) == 0
     capsys.readouterr()
