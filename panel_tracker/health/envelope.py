@@ -96,7 +96,10 @@ def clear_day_level(
     rows = np.flatnonzero(usable)
     if rows.size == 0:
         return missing
-    ordinals = np.array([date.fromisoformat(day).toordinal() for day in days], dtype=np.float64)
+    try:
+        ordinals = np.array([date.fromisoformat(d).toordinal() for d in days], dtype=np.float64)
+    except ValueError:  # a hand-edited day key the history check let through: no level
+        return missing
     span = ordinals[rows[-1]] - ordinals[rows[0]] + 1
     if span < MIN_SPAN_DAYS:
         return missing
