@@ -336,11 +336,7 @@ def _shared_losses(
         if episode.get("alerted") or not day > str(episode.get("noticed", day)):
             continue
         episode["alerted"] = True
-        events.append(
-            AlertEvent(
-                kind=SHARED_LOSS, serial="", day=day, since=loss.since, group=group, loss=loss.loss
-            )
-        )
+        events.append(_shared_event(SHARED_LOSS, group, day, loss.since, loss.loss))
     for group in sorted(g for g in opened if g not in named):
         record = opened.pop(group)
         record = record if isinstance(record, dict) else {}
@@ -351,14 +347,12 @@ def _shared_losses(
         closed.append(
             {"group": group, "kind": SHARED_LOSS, "since": since, "until": day, "loss": loss_share}
         )
-        events.append(
-            AlertEvent(
-                kind=SHARED_LOSS_OVER,
-                serial="",
-                day=day,
-                since=since,
-                group=group,
-                loss=None if loss_share is None else float(loss_share),
-            )
-        )
+        share = None if loss_share is None else float(loss_share)
+        events.append(_shared_event(SHARED_LOSS_OVER, group, day, since, share))
     return events
+
+
+def _shared_event(
+    kind: str, group: str, day: str, since: str | None, loss: float | None
+) -> AlertEvent:
+    return AlertEvent(kind=kind, serial="", day=day, since=since, group=group, loss=loss)
